@@ -1,0 +1,71 @@
+"""The WaveNet of the speech/music write-up: ibab/tensorflow-wavenet's defaults.
+
+    python launch.py --config=configs/default.py --workdir=runs/ibab \
+        --config.data.corpus=vctk --config.data.source=/path/to/VCTK-Corpus/wav48
+
+50 dilated layers (1..512 five times), 32 residual/dilation channels, 512 skip
+channels, 256 mu-law classes, 16 kHz: receptive field 5,117 samples (0.32 s). Batch 1 of
+100,000-sample crops, Adam 1e-3 (epsilon 1e-4), a checkpoint every 50 steps, as ibab's
+train.py does. On a 2-core CPU a step takes a few seconds; use a GPU/TPU for real runs.
+Other configs start from this one and change what differs.
+"""
+import ml_collections
+
+IBAB_DILATIONS = tuple(2**i for i in range(10)) * 5
+
+
+def get_config():
+  c = ml_collections.ConfigDict()
+  c.seed = 0  # Parameters, data order, crops and dropout-free sampling all derive from it.
+
+  c.data = ml_collections.ConfigDict()
+  c.data.corpus = 'demo'  # demo | folder | gtzan | vctk: how a raw `source` tree is prepared.
+  c.data.source = ''  # A prepared TFDS dir, or a raw tree prepared once into cache_dir; '' = demo.
+  c.data.cache_dir = '~/.cache/wavenet_jax'  # Where raw trees and the demo are prepared.
+  c.data.sample_rate = 16000  # Hz; raw trees are resampled to it when prepared.
+  c.data.pattern = ''  # corpus=folder: regex whose group 1 is the class, '' = the parent folder.
+  c.data.validation_fraction = 0.1  # Share of each class held out when preparing a raw tree.
+  c.data.train_split = 'train'
+  c.data.eval_split = 'validation'
+  c.data.silence_threshold = 0.3  # Frame RMS below it is leading/trailing silence (ibab); 0 = keep all.
+  c.data.sample_size = 100_000  # Predicted samples per crop; each crop adds a receptive field of context.
+  c.data.shuffle_buffer = 64  # Records shuffled together (on top of a per-epoch shard order).
+
+  c.model = ml_collections.ConfigDict()
+  c.model.filter_width = 2  # Taps of every dilated conv.
+  c.model.dilations = IBAB_DILATIONS  # One residual block per entry.
+  c.model.residual_channels = 32
+  c.model.dilation_channels = 32  # Width of the gated tanh·sigmoid unit.
+  c.model.skip_channels = 512
+  c.model.quantization_channels = 256  # Mu-law classes = softmax size.
+  c.model.mu_law = 'ibab'  # ibab | nsynth (magenta's floor-based 8-bit variant).
+  c.model.use_biases = True
+  c.model.scalar_input = False  # Feed raw samples through a wide first conv instead of one-hot.
+  c.model.initial_filter_width = 32  # Width of that first conv when scalar_input.
+  c.model.gc_cardinality = 0  # Global conditioning: 0 off, -1 = number of dataset classes, N explicit.
+  c.model.gc_channels = 32  # Size of the class embedding.
+  c.model.lc_channels = 0  # Local-conditioning features per sample (set by models that use it).
+
+  c.train = ml_collections.ConfigDict()
+  c.train.batch_size = 1  # Global, over all devices and hosts.
+  c.train.num_train_steps = 100_000
+  c.train.optimizer = 'adam'  # adam | sgd | rmsprop (ibab's three).
+  c.train.learning_rate = 1e-3
+  c.train.lr_schedule = 'constant'  # constant | cosine | warmup_cosine
+  c.train.warmup_steps = 0
+  c.train.momentum = 0.9  # sgd and rmsprop.
+  c.train.adam_epsilon = 1e-4  # ibab's, not optax's 1e-8.
+  c.train.l2_regularization_strength = 0.0  # ibab: 0.5·strength·|w|² over non-bias weights.
+  c.train.grad_clip_norm = 0.0  # Global-norm clipping; 0 = off.
+  c.train.ema_decay = 0.0  # EMA of the weights, used for eval when > 0 (NSynth: 0.9999).
+  c.train.log_every_steps = 50
+  c.train.eval_every_steps = 1000  # 0 = only at the end.
+  c.train.checkpoint_every_steps = 50  # ibab's CHECKPOINT_EVERY.
+  c.train.max_checkpoints_to_keep = 5
+  c.train.init_from = ''  # A run's workdir (or step dir): start from its params, fresh optimizer.
+
+  c.eval = ml_collections.ConfigDict()
+  c.eval.batch_size = 4
+  c.eval.crops_per_example = 1  # Random but fixed crops per validation clip.
+  c.eval.seed = 1234
+  return c

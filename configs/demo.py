@@ -1,0 +1,33 @@
+"""A small globally conditioned WaveNet that visibly learns the offline demo corpus on a CPU.
+
+    python launch.py --config=configs/demo.py --workdir=runs/demo
+
+The first run synthesises the demo corpus (6 classes of synthetic instrument-like sounds,
+16 kHz, 192 train / 24 validation clips of 1 s) into data.cache_dir, then trains 16
+dilated layers (receptive field 512 samples) conditioned on the class for 600 steps of
+8 x 2,000-sample crops. Expect the loss to fall from ~5.5 nats (8 bits/sample, uniform
+over 256 classes) to below ~2.5 nats within a few minutes on 2 CPU cores; the final
+line prints validation bits/sample per class. Relaunching resumes; `--mode=eval` re-evaluates.
+"""
+from configs import default
+
+
+def get_config():
+  c = default.get_config()
+  c.data.corpus = 'demo'
+  c.data.source = ''
+  c.data.silence_threshold = 0.01  # The synthetic clips start sounding at once; trim only true silence.
+  c.data.sample_size = 2000
+  c.data.shuffle_buffer = 256  # The whole corpus.
+  c.model.dilations = tuple(2**i for i in range(8)) * 2
+  c.model.skip_channels = 128
+  c.model.gc_cardinality = -1  # One embedding per demo class.
+  c.model.gc_channels = 16
+  c.train.batch_size = 8
+  c.train.num_train_steps = 600
+  c.train.learning_rate = 2e-3
+  c.train.log_every_steps = 50
+  c.train.eval_every_steps = 200
+  c.train.checkpoint_every_steps = 200
+  c.eval.batch_size = 8
+  return c

@@ -1,0 +1,24 @@
+"""A genre-conditioned WaveNet on GTZAN (seed 000's from-scratch music model).
+
+    python launch.py --config=configs/gtzan.py --workdir=runs/gtzan \
+        --config.data.source=/path/to/genres
+
+`data.source` is either the raw GTZAN tree as downloaded (`genres/<genre>/<genre>.000NN.au`,
+22,050 Hz; resampled to 16 kHz and prepared once into data.cache_dir) or a directory made by
+`python data/prepare.py gtzan --src=/path/to/genres --out=DIR`. The model is ibab's
+default WaveNet with a 10-way genre embedding. Music has little silence, so the trimming
+threshold is low. Expect several bits/sample at first; quality needs accelerator-days
+(the seed's model was "pretty poor" after a short run).
+"""
+from configs import default
+
+
+def get_config():
+  c = default.get_config()
+  c.data.corpus = 'gtzan'
+  c.data.source = ''  # Required: the genres/ tree or a prepared dir.
+  c.data.silence_threshold = 0.1
+  c.model.gc_cardinality = -1  # One embedding per genre.
+  c.train.batch_size = 1
+  c.train.eval_every_steps = 2000
+  return c

@@ -1,0 +1,20 @@
+"""A speaker-conditioned WaveNet on VCTK: ibab/tensorflow-wavenet's own experiment.
+
+    python launch.py --config=configs/vctk.py --workdir=runs/vctk \
+        --config.data.source=/path/to/VCTK-Corpus/wav48
+
+`data.source` is the raw tree (`wav48/pNNN/pNNN_MMM.wav`; the speaker is read from the file
+name), prepared once into data.cache_dir at 16 kHz, or a directory made by
+`python data/prepare.py vctk --src=... --out=DIR`. ibab's defaults otherwise: silence
+threshold 0.3, 100,000-sample crops, batch 1, Adam 1e-3; the speaker embedding has one row
+per speaker found. Expect the loss to fall to ~2 nats over tens of thousands of steps.
+"""
+from configs import default
+
+
+def get_config():
+  c = default.get_config()
+  c.data.corpus = 'vctk'
+  c.data.source = ''  # Required: the wav48 tree or a prepared dir.
+  c.model.gc_cardinality = -1  # One embedding per speaker.
+  return c

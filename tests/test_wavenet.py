@@ -1,0 +1,152 @@
+"""The WaveNet decoder against an independent float64 numpy forward, plus its structural laws."""
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from configs import default
+from wavenet_jax import train
+from wavenet_jax.wavenet import WaveNet, receptive_field
+
+
+def np_forward(p, inputs, m: WaveNet, gc=None, lc=None):
+  """ibab's equations written out in float64: the reference, sharing no code with the model."""
+  p = jax.tree_util.tree_map(lambda a: np.asarray(a, np.float64), p['params'])
+  b, t = inputs.shape
+
+  def past(x, lag):  # x[t - lag], zeros before the start. x: [B, T, ...]
+    out = np.zeros_like(x)
+    if lag < t:
+      out[:, lag:] = x[:, :t - lag]
+    return out
+
+  if m.scalar_input:
+    w = p['causal']['kernel']  # [k0, 1, R]
+    k0 = w.shape[0]
+    h = sum(past(np.asarray(inputs, np.float64)[..., None], k0 - 1 - j) @ w[j] for j in range(k0))
+  else:
+    w = p['causal']['kernel']  # [k, Q, R]
+    onehot = np.eye(m.quantization_channels)[inputs]
+    h = sum(past(onehot, m.filter_width - 1 - j) @ w[j] for j in range(m.filter_width))
+  skip = 0.0
+  for i, d in enumerate(m.dilations):
+    layer = p[f'layer_{i}']
+    w = layer['filter_gate']['kernel']  # [k, R, 2D]
+    fg = sum(past(h, (m.filter_width - 1 - j) * d) @ w[j] for j in range(m.filter_width))
+    if m.use_biases:
+      fg = fg + layer['filter_gate']['bias']
+    if gc is not None:
+      fg = fg + (p['gc_embedding'][gc] @ p['gc_proj'][i])[:, None, :]
+    if lc is not None:
+      fg = fg + np.asarray(lc, np.float64) @ p['lc_proj'][i]
+    f, g = np.split(fg, 2, axis=-1)
+    z = np.tanh(f) / (1.0 + np.exp(-g))
+    skip = skip + z @ p['skip_kernel'][i]
+    h = h + z @ layer['dense']['kernel'] + (layer['dense']['bias'] if m.use_biases else 0.0)
+  if m.use_biases:
+    skip = skip + p['skip_bias']
+  out = np.maximum(skip, 0) @ p['out1']['kernel'] + (p['out1']['bias'] if m.use_biases else 0.0)
+  if lc is not None:
+    out = out + np.asarray(lc, np.float64) @ p['lc_out']['kernel']
+  return np.maximum(out, 0) @ p['out2']['kernel'] + (p['out2']['bias'] if m.use_biases else 0.0)
+
+
+CONFIGS = [
+    dict(filter_width=2, dilations=(1, 2, 4, 8)),
+    dict(filter_width=3, dilations=(1, 3, 9, 2), use_biases=False, gc_cardinality=3, gc_channels=5),
+    dict(filter_width=2, dilations=(1, 2, 1, 2), scalar_input=True, initial_filter_width=4, lc_channels=3),
+    dict(filter_width=3, dilations=(2, 4, 1), gc_cardinality=2, gc_channels=3, lc_channels=2),
+]
+
+
+def _make(cfg, t=40, batch=2, seed=0):
+  m = WaveNet(residual_channels=6, dilation_channels=5, skip_channels=7, quantization_channels=16, **cfg)
+  rng = np.random.default_rng(seed)
+  x = rng.uniform(-1, 1, (batch, t)).astype(np.float32) if m.scalar_input else rng.integers(0, 16, (batch, t))
+  gc = rng.integers(0, m.gc_cardinality, batch) if m.gc_cardinality else None
+  lc = rng.normal(size=(batch, t, m.lc_channels)).astype(np.float32) if m.lc_channels else None
+  params = m.init(jax.random.key(seed), jnp.asarray(x), None if gc is None else jnp.asarray(gc),
+                  None if lc is None else jnp.asarray(lc))
+  # Random (not init-time zero) biases so they are checked too.
+  leaves, tree = jax.tree_util.tree_flatten(params)
+  keys = jax.random.split(jax.random.key(seed + 1), len(leaves))
+  params = jax.tree_util.tree_unflatten(
+      tree, [l + 0.3 * jax.random.normal(k, l.shape) for l, k in zip(leaves, keys)])
+  return m, params, x, gc, lc
+
+
+def _apply(m, params, x, gc, lc, **kw):
+  return np.asarray(m.apply(params, jnp.asarray(x), None if gc is None else jnp.asarray(gc),
+                            None if lc is None else jnp.asarray(lc), **kw))
+
+
+@pytest.mark.parametrize('cfg', CONFIGS)
+def test_forward_matches_numpy_float64(cfg):
+  m, params, x, gc, lc = _make(cfg)
+  got = _apply(m, params, x, gc, lc)
+  want = np_forward(params, x, m, gc, lc)
+  np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-4)
+  # num_outputs keeps the last positions only, unchanged.
+  np.testing.assert_allclose(_apply(m, params, x, gc, lc, num_outputs=7), got[:, -7:], atol=1e-5)
+
+
+@pytest.mark.parametrize('cfg', CONFIGS)
+def test_causal_and_receptive_field(cfg):
+  m, params, x, gc, lc = _make(cfg, t=60, batch=1)
+  rf = m.receptive_field
+  base = _apply(m, params, x, gc, lc)
+  t0 = 45
+  x2 = x.copy()
+  x2[0, t0] = -x2[0, t0] if m.scalar_input else (x2[0, t0] + 5) % 16
+  out = _apply(m, params, x2, gc, lc)
+  changed = np.any(np.abs(out - base) > 1e-6, axis=-1)[0]
+  assert not changed[:t0].any(), 'an output before t0 depends on x[t0]'
+  # x[t0] reaches exactly outputs t0 .. t0 + rf - 1.
+  assert changed[t0:t0 + rf].all()
+  assert not changed[t0 + rf:].any()
+
+
+def test_receptive_field_arithmetic():
+  assert receptive_field(2, default.IBAB_DILATIONS) == 5117  # ibab's documented value.
+  assert WaveNet().receptive_field == 5117
+  assert receptive_field(3, (1, 2, 4)) == 2 * 7 + 1 + 2
+  assert receptive_field(2, (1, 2), scalar_input=True, initial_filter_width=32) == 4 + 31
+
+
+def test_global_conditioning_changes_output():
+  m, params, x, gc, lc = _make(CONFIGS[1])
+  a = _apply(m, params, x, np.array([0, 0]), lc)
+  b = _apply(m, params, x, np.array([1, 1]), lc)
+  assert np.abs(a - b).max() > 1e-3
+
+
+def _tiny_config():
+  c = default.get_config()
+  c.model.dilations = (1, 2, 4)
+  c.model.residual_channels = c.model.dilation_channels = 4
+  c.model.skip_channels = 8
+  c.model.quantization_channels = 32
+  return c
+
+
+def test_padded_crop_gives_the_unpadded_loss():
+  c = _tiny_config()
+  m = train.create_model(c, 0)
+  rf = m.receptive_field
+  rng = np.random.default_rng(0)
+  valid, total = rf + 11, rf + 30
+  clip = rng.uniform(-0.8, 0.8, valid).astype(np.float32)
+  params = m.init(jax.random.key(0), jnp.zeros((1, 10), jnp.int32))
+
+  def masked_loss(audio, mask):
+    nll, tmask = train.nll_per_target(m, c.model, params, {'audio': jnp.asarray(audio)[None],
+                                                            'mask': jnp.asarray(mask)[None]}, rf)
+    return float(jnp.sum(nll * tmask) / jnp.sum(tmask))
+
+  unpadded = masked_loss(clip, np.ones(valid, np.float32))
+  padded_audio = np.concatenate([clip, rng.uniform(-1, 1, total - valid).astype(np.float32)])
+  padded = masked_loss(padded_audio, np.concatenate([np.ones(valid), np.zeros(total - valid)]).astype(np.float32))
+  assert abs(unpadded - padded) < 1e-6
+  # And the padding really is excluded: unmasked it changes the loss.
+  assert abs(masked_loss(padded_audio, np.ones(total, np.float32)) - unpadded) > 1e-4

@@ -1,0 +1,77 @@
+"""Checks of a config and workdir that must fail in one line, before anything compiles."""
+import os
+
+import jax
+
+from wavenet_jax import audio
+
+
+class ConfigError(ValueError):
+  """A config value or path that cannot work; the message names the key or path."""
+
+
+def _positive_int(value):
+  return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def check_config(config) -> None:
+  m, d, t = config.model, config.data, config.train
+  if not isinstance(m.dilations, (tuple, list)) or not m.dilations or not all(
+      _positive_int(x) for x in m.dilations):
+    raise ConfigError(f'model.dilations={m.dilations!r}: must be a non-empty list of positive integers')
+  for key in ('filter_width', 'residual_channels', 'dilation_channels', 'skip_channels',
+              'initial_filter_width', 'gc_channels'):
+    if not _positive_int(m[key]):
+      raise ConfigError(f'model.{key}={m[key]!r}: must be a positive integer')
+  if not _positive_int(m.quantization_channels) or m.quantization_channels < 2:
+    raise ConfigError(f'model.quantization_channels={m.quantization_channels!r}: must be an integer >= 2')
+  if m.mu_law not in audio.MU_LAW_KINDS:
+    raise ConfigError(f'model.mu_law={m.mu_law!r}: must be one of {audio.MU_LAW_KINDS}')
+  if not isinstance(m.gc_cardinality, int) or m.gc_cardinality < -1:
+    raise ConfigError(f'model.gc_cardinality={m.gc_cardinality!r}: 0 (off), -1 (from the dataset) or a count')
+  if d.corpus != 'demo' and not d.source:
+    raise ConfigError(f'data.source is empty: set --config.data.source to the raw {d.corpus} tree or '
+                      f'to a directory made by `python data/prepare.py {d.corpus} --src=RAW --out=DIR`')
+  if not _positive_int(d.sample_size):
+    raise ConfigError(f'data.sample_size={d.sample_size!r}: must be an integer >= 1')
+  if not _positive_int(d.sample_rate):
+    raise ConfigError(f'data.sample_rate={d.sample_rate!r}: must be a positive integer')
+  if d.silence_threshold < 0:
+    raise ConfigError(f'data.silence_threshold={d.silence_threshold!r}: must be >= 0')
+  if not _positive_int(t.batch_size) or t.batch_size % jax.device_count():
+    raise ConfigError(f'train.batch_size={t.batch_size!r}: must be a positive multiple of the '
+                      f'{jax.device_count()} devices')
+  if not _positive_int(config.eval.batch_size) or config.eval.batch_size % jax.device_count():
+    raise ConfigError(f'eval.batch_size={config.eval.batch_size!r}: must be a positive multiple of '
+                      f'the {jax.device_count()} devices')
+  if not isinstance(t.num_train_steps, int) or t.num_train_steps < 0:
+    raise ConfigError(f'train.num_train_steps={t.num_train_steps!r}: must be an integer >= 0')
+  if t.optimizer not in ('adam', 'sgd', 'rmsprop'):
+    raise ConfigError(f'train.optimizer={t.optimizer!r}: must be adam, sgd or rmsprop')
+  if t.lr_schedule not in ('constant', 'cosine', 'warmup_cosine'):
+    raise ConfigError(f'train.lr_schedule={t.lr_schedule!r}: must be constant, cosine or warmup_cosine')
+  if not 0 <= t.ema_decay < 1:
+    raise ConfigError(f'train.ema_decay={t.ema_decay!r}: must be in [0, 1)')
+  for key in ('log_every_steps', 'checkpoint_every_steps'):
+    if not _positive_int(t[key]):
+      raise ConfigError(f'train.{key}={t[key]!r}: must be a positive integer')
+
+
+def check_class_count(config, num_classes: int) -> int:
+  """The model's gc_cardinality once the dataset's class count is known."""
+  gc = config.model.gc_cardinality
+  if gc == -1:
+    return num_classes
+  if 0 < gc < num_classes:
+    raise ConfigError(f'model.gc_cardinality={gc}: the dataset has {num_classes} classes, so class '
+                      f'ids go up to {num_classes - 1}')
+  return gc
+
+
+def check_workdir(workdir: str) -> str:
+  if not workdir:
+    raise ConfigError('--workdir is required')
+  path = os.path.abspath(os.path.expanduser(workdir))
+  if os.path.exists(path) and not os.path.isdir(path):
+    raise ConfigError(f'--workdir={workdir}: is a file, not a directory')
+  return path

@@ -1,0 +1,151 @@
+"""tf.data from a prepared TFDS dataset to host-local training batches.
+
+records -> decode -> silence trimming -> ibab's leading silence pad -> random crop of
+receptive_field + sample_size (short clips right-padded, padding masked) -> batch.
+Mu-law quantisation happens on the device inside the jitted step (same formula,
+wavenet_jax.audio), so scalar-input models can see the raw samples ibab feeds them.
+
+The stream is a pure function of (seed, position): epoch e visits the shard files and a
+shuffle buffer in an order drawn from (seed, e), and element i is cropped with the
+stateless seed (seed, i). Resuming at `position` (examples this host consumed) rebuilds
+the stream from epoch position // N and skips the rest of that epoch's records before
+decoding them. That is what makes "3 steps, kill, resume, 3 steps" equal "6 steps".
+
+Each host reads every record and keeps every process_count-th one (`shard`), so hosts see
+disjoint examples and no host needs another's shard files.
+"""
+import os
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+# TF is only the input pipeline: it must never claim the accelerator JAX trains on.
+for _kind in ('GPU', 'TPU'):
+  if tf.config.list_physical_devices(_kind):
+    tf.config.set_visible_devices([], _kind)
+
+
+def open_dataset(prepared_dir: str):
+  return tfds.builder_from_directory(prepared_dir)
+
+
+def sample_rate(builder) -> int:
+  return int(builder.info.features['audio'].sample_rate)
+
+
+def class_names(builder) -> list:
+  return list(builder.info.features['label'].names)
+
+
+def _split_files(builder, split):
+  if split not in builder.info.splits:
+    raise ValueError(f'{builder.data_dir}: no split {split!r} (has {sorted(builder.info.splits)})')
+  info = builder.info.splits[split]
+  files = [os.path.join(builder.data_dir, f) for f in info.filenames]
+  return files, int(info.num_examples)
+
+
+def host_examples(num_examples, process_index, process_count):
+  """How many records `shard(process_count, process_index)` keeps."""
+  return len(range(process_index, num_examples, process_count))
+
+
+def trim_bounds_tf(audio, threshold, frame_length=2048, hop_length=512):
+  """TF twin of audio.silence_bounds (librosa-centred frame RMS, ibab's slice)."""
+  n = tf.shape(audio)[0]
+  pad = frame_length // 2
+  power = tf.pad(tf.cast(audio, tf.float64) ** 2, [[pad, pad]])
+  cum = tf.concat([tf.zeros([1], tf.float64), tf.cumsum(power)], 0)
+  starts = tf.range(1 + n // hop_length) * hop_length
+  ends = tf.minimum(starts + frame_length, tf.shape(power)[0])
+  rms = tf.sqrt(tf.maximum(tf.gather(cum, ends) - tf.gather(cum, starts), 0.0) / frame_length)
+  loud = tf.cast(tf.where(rms > threshold)[:, 0], tf.int32)
+  has_sound = tf.size(loud) > 0
+  start = tf.cond(has_sound, lambda: loud[0] * hop_length, lambda: 0)
+  end = tf.cond(has_sound, lambda: loud[-1] * hop_length, lambda: 0)
+  return start, end
+
+
+def _crop_fn(*, seed, receptive_field, crop_length, silence_threshold, deserialize):
+  """(index, record) -> {'audio': [C] f32, 'mask': [C] f32, 'label': int32}."""
+
+  def crop(index, record):
+    example = deserialize(record)
+    audio = tf.cast(example['audio'], tf.float32) / 32768.0  # [T]
+    if silence_threshold > 0:
+      start, end = trim_bounds_tf(audio, silence_threshold)
+      audio = audio[start:end]
+    # ibab pads every clip with a receptive field of silence, so the first samples are
+    # learnt too and any clip of >= 1 sample yields targets.
+    audio = tf.concat([tf.zeros([receptive_field]), audio], 0)
+    n = tf.shape(audio)[0]
+    span = tf.maximum(n - crop_length, 0) + 1
+    offset = tf.random.stateless_uniform([], seed=tf.stack([tf.constant(seed, tf.int64), index]),
+                                         maxval=span, dtype=tf.int32)
+    window = audio[offset:offset + crop_length]
+    valid = tf.shape(window)[0]
+    padding = crop_length - valid
+    return {
+        'audio': tf.ensure_shape(tf.pad(window, [[0, padding]]), [crop_length]),
+        'mask': tf.ensure_shape(tf.concat([tf.ones([valid]), tf.zeros([padding])], 0), [crop_length]),
+        'label': tf.cast(example['label'], tf.int32),
+    }
+
+  return crop
+
+
+def train_iterator(builder, *, split, seed, receptive_field, sample_size, batch_size,
+                   silence_threshold, shuffle_buffer, position=0, process_index=0, process_count=1):
+  """Infinite iterator of host-local numpy batches, starting after `position` examples."""
+  files, num_examples = _split_files(builder, split)
+  per_epoch = host_examples(num_examples, process_index, process_count)
+  if per_epoch == 0:
+    raise ValueError(f'{builder.data_dir}: split {split!r} has {num_examples} examples, too few '
+                     f'for {process_count} processes')
+  first_epoch, skip = divmod(position, per_epoch)
+  files_t = tf.constant(files)
+
+  def epoch_records(epoch):  # epoch: int64 scalar tensor
+    order = tf.random.experimental.stateless_shuffle(
+        tf.range(len(files)), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+    records = tf.data.Dataset.from_tensor_slices(tf.gather(files_t, order))
+    records = records.flat_map(tf.data.TFRecordDataset).shard(process_count, process_index)
+    return records.shuffle(shuffle_buffer, seed=epoch * 1_000_003 + seed)
+
+  ds = tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max).flat_map(epoch_records)
+  ds = ds.skip(skip).enumerate(start=position)
+  ds = ds.map(_crop_fn(seed=seed, receptive_field=receptive_field,
+                       crop_length=receptive_field + sample_size,
+                       silence_threshold=silence_threshold,
+                       deserialize=builder.info.features.deserialize_example),
+              num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  ds = ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+  return ds.as_numpy_iterator()
+
+
+def eval_batches(builder, *, split, seed, receptive_field, sample_size, batch_size,
+                 silence_threshold, crops_per_example=1, process_index=0, process_count=1):
+  """Every example of `split` once per crop, in host-local batches padded to a common count.
+
+  Padding examples carry mask 0, so sums over the mask count each real crop once; every
+  host yields the same number of batches (multi-host steps must be taken together).
+  """
+  files, num_examples = _split_files(builder, split)
+  per_host_max = host_examples(num_examples, 0, process_count) * crops_per_example
+  num_batches = max(1, -(-per_host_max // batch_size))
+  ds = tf.data.Dataset.from_tensor_slices(files).flat_map(tf.data.TFRecordDataset)
+  ds = ds.shard(process_count, process_index).repeat(crops_per_example).enumerate()
+  ds = ds.map(_crop_fn(seed=seed, receptive_field=receptive_field,
+                       crop_length=receptive_field + sample_size,
+                       silence_threshold=silence_threshold,
+                       deserialize=builder.info.features.deserialize_example),
+              num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  crop_length = receptive_field + sample_size
+  blank = {'audio': np.zeros(crop_length, np.float32), 'mask': np.zeros(crop_length, np.float32),
+           'label': np.int32(0)}
+  examples = list(ds.as_numpy_iterator())
+  examples += [blank] * (num_batches * batch_size - len(examples))
+  for b in range(num_batches):
+    chunk = examples[b * batch_size:(b + 1) * batch_size]
+    yield {k: np.stack([e[k] for e in chunk]) for k in blank}

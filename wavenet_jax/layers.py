@@ -1,0 +1,129 @@
+"""Causal dilated convolutions and the gated residual block, each with a one-step form.
+
+Every layer has two entry points over the same parameters:
+  `__call__` — the whole sequence at once (training, teacher forcing, prefill);
+  `step`     — one time step from its `filter_width` taps (fast generation's queues).
+Both go through `_from_taps`, so the two paths cannot drift apart. A tap j of a
+dilated causal conv at time t reads x[t - (k-1-j)·d]; positions before the start read
+zeros, which is exactly a generation queue that starts zero-filled.
+"""
+from typing import Optional
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+Array = jnp.ndarray
+
+glorot = nn.initializers.glorot_uniform()  # ibab initialises every kernel with Xavier.
+zeros = nn.initializers.zeros
+
+
+def causal_taps(x, filter_width, dilation, fill=0):
+  """[B, T, ...] -> [B, T, k, ...]: tap j at time t is x[t - (k-1-j)·dilation], `fill` before 0."""
+  t = x.shape[1]
+  pad = (filter_width - 1) * dilation
+  widths = [(0, 0)] * x.ndim
+  widths[1] = (pad, 0)
+  padded = jnp.pad(x, widths, constant_values=fill)
+  return jnp.stack([padded[:, j * dilation:j * dilation + t] for j in range(filter_width)], axis=2)
+
+
+class CausalConv(nn.Module):
+  """Dilated causal conv, kernel [k, C_in, C_out] (ibab's layout: oldest tap first)."""
+  in_features: int
+  features: int
+  filter_width: int
+  dilation: int = 1
+  use_bias: bool = False
+
+  def setup(self):
+    self.kernel = self.param('kernel', glorot, (self.filter_width, self.in_features, self.features))
+    if self.use_bias:
+      self.bias = self.param('bias', zeros, (self.features,))
+
+  def _from_taps(self, taps):  # [..., k, C_in] -> [..., C_out]
+    flat = taps.reshape(taps.shape[:-2] + (self.filter_width * self.in_features,))
+    y = flat @ self.kernel.reshape(self.filter_width * self.in_features, self.features)
+    return y + self.bias if self.use_bias else y
+
+  def __call__(self, x):  # [B, T, C_in] -> [B, T, C_out]
+    return self._from_taps(causal_taps(x, self.filter_width, self.dilation))
+
+  def step(self, taps):  # [B, k, C_in] -> [B, C_out]
+    return self._from_taps(taps)
+
+
+class CausalEmbed(nn.Module):
+  """CausalConv over one-hot input, computed as row lookups (exactly the one-hot matmul).
+
+  Inputs are class ids; id `num_classes` stands for "before the start" and contributes
+  zero (not -1: jnp.take wraps negative ids before its fill mode applies).
+  """
+  num_classes: int
+  features: int
+  filter_width: int
+
+  def setup(self):
+    self.kernel = self.param('kernel', glorot, (self.filter_width, self.num_classes, self.features))
+
+  def _from_taps(self, taps):  # [..., k] int -> [..., C_out]
+    out = 0.0
+    for j in range(self.filter_width):
+      out = out + jnp.take(self.kernel[j], taps[..., j], axis=0, mode='fill', fill_value=0.0)
+    return out
+
+  def __call__(self, ids):  # [B, T] -> [B, T, C_out]
+    return self._from_taps(causal_taps(ids, self.filter_width, 1, fill=self.num_classes))
+
+  def step(self, taps):  # [B, k] -> [B, C_out]
+    return self._from_taps(taps)
+
+
+class ResidualBlock(nn.Module):
+  """ibab's gated unit: z = tanh(W_f*x + V_f·c) ⊙ σ(W_g*x + V_g·c); x' = x + W_d z.
+
+  The filter and gate convs share one kernel [k, R, 2D] (filter first), so one matmul
+  serves both. Conditioning (global and local) arrives already projected to [.., 2D].
+  The skip projection is not here: the WaveNet does all layers' skips in one matmul.
+  """
+  residual_channels: int
+  dilation_channels: int
+  filter_width: int
+  dilation: int
+  use_bias: bool
+
+  def setup(self):
+    self.conv = CausalConv(self.residual_channels, 2 * self.dilation_channels, self.filter_width,
+                           self.dilation, self.use_bias, name='filter_gate')
+    self.dense = Dense(self.dilation_channels, self.residual_channels, self.use_bias, name='dense')
+
+  def _gate(self, fg, cond):  # [..., 2D] -> [..., D]
+    if cond is not None:
+      fg = fg + cond
+    f, g = jnp.split(fg, 2, axis=-1)
+    return jnp.tanh(f) * nn.sigmoid(g)
+
+  def __call__(self, x, cond=None):  # [B, T, R], [B, T or 1, 2D] -> z [B, T, D], x' [B, T, R]
+    z = self._gate(self.conv(x), cond)
+    return z, x + self.dense(z)
+
+  def step(self, taps, cond=None):  # [B, k, R], [B, 2D] -> z [B, D], x' [B, R]
+    z = self._gate(self.conv.step(taps), cond)
+    return z, taps[:, -1] + self.dense(z)
+
+
+class Dense(nn.Module):
+  """1x1 conv: kernel [C_in, C_out]. Works on any leading shape, so it is its own step."""
+  in_features: int
+  features: int
+  use_bias: bool = True
+
+  @nn.compact
+  def __call__(self, x):
+    kernel = self.param('kernel', glorot, (self.in_features, self.features))
+    y = x @ kernel
+    if self.use_bias:
+      y = y + self.param('bias', zeros, (self.features,))
+    return y
+
+

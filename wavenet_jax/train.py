@@ -1,0 +1,397 @@
+"""Training and evaluation of a (globally conditioned) WaveNet: `train_and_evaluate(config, workdir)`.
+
+Every step is a pure function of (state, batch) jitted over a mesh of all devices:
+state replicated, batch sharded on `data`. The loss is the cross entropy of the next
+sample's mu-law class over the targets that have a full receptive field of context and
+are not padding.
+"""
+import json
+import math
+import os
+import signal
+import time
+from typing import Any
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from clu import metric_writers
+
+from wavenet_jax import audio, checkpointing, config_checks, input_pipeline, sharding
+from wavenet_jax.wavenet import WaveNet
+
+
+class NonFiniteLossError(RuntimeError):
+  """The loss became NaN or inf; the message names the step and the last good checkpoint."""
+
+
+@flax.struct.dataclass
+class TrainState:
+  step: jnp.ndarray
+  params: Any
+  opt_state: Any
+  ema_params: Any  # None when train.ema_decay == 0.
+  rng: jnp.ndarray  # raw uint32 key data: checkpoints hold plain arrays.
+
+
+# ---------------------------------------------------------------------------- setup
+
+def create_model(config, gc_cardinality: int) -> WaveNet:
+  model = config.model.copy_and_resolve_references()
+  with model.unlocked():
+    model.gc_cardinality = gc_cardinality
+  return WaveNet.from_config(model)
+
+
+def learning_rate_schedule(t):
+  if t.lr_schedule == 'constant':
+    return optax.constant_schedule(t.learning_rate)
+  if t.lr_schedule == 'cosine':
+    return optax.cosine_decay_schedule(t.learning_rate, max(t.num_train_steps, 1))
+  return optax.warmup_cosine_decay_schedule(0.0, t.learning_rate, t.warmup_steps,
+                                            max(t.num_train_steps, t.warmup_steps + 1))
+
+
+def make_optimizer(t):
+  schedule = learning_rate_schedule(t)
+  if t.optimizer == 'adam':
+    opt = optax.adam(schedule, eps=t.adam_epsilon)
+  elif t.optimizer == 'sgd':
+    opt = optax.sgd(schedule, momentum=t.momentum)
+  else:  # TF's RMSProp as ibab configures it: decay 0.9, epsilon 1e-5 inside the sqrt.
+    opt = optax.rmsprop(schedule, decay=0.9, eps=1e-5, momentum=t.momentum)
+  if t.grad_clip_norm > 0:
+    opt = optax.chain(optax.clip_by_global_norm(t.grad_clip_norm), opt)
+  return opt, schedule
+
+
+def _is_bias(path) -> bool:
+  return 'bias' in jax.tree_util.keystr(path)
+
+
+def l2_penalty(params, strength):
+  """ibab's regulariser: strength · Σ ½|w|² over every non-bias variable."""
+  if not strength:
+    return 0.0
+  leaves = [0.5 * jnp.sum(w**2) for p, w in jax.tree_util.tree_leaves_with_path(params) if not _is_bias(p)]
+  return strength * sum(leaves)
+
+
+# ------------------------------------------------------------------- the pure steps
+
+def model_inputs(model_config, crop):
+  """Float crop [B, C] -> (network input [B, C], mu-law classes [B, C])."""
+  q, kind = model_config.quantization_channels, model_config.mu_law
+  classes = audio.mu_law_encode(crop, q, kind, xp=jnp)
+  if not model_config.scalar_input:
+    return classes, classes
+  if kind == 'nsynth':  # NSynth feeds its 8-bit mu-law value scaled to [-1, 1).
+    return (classes - q // 2).astype(jnp.float32) / (q // 2), classes
+  return crop, classes  # ibab feeds the raw samples.
+
+
+def nll_per_target(model, model_config, params, batch, receptive_field):
+  """-> (nll [B, S] in nats, target mask [B, S])."""
+  inputs, classes = model_inputs(model_config, batch['audio'])
+  num_outputs = classes.shape[1] - receptive_field
+  gc = batch['label'] if model.gc_cardinality else None
+  logits = model.apply(params, inputs[:, :-1], gc, num_outputs=num_outputs)  # [B, S, Q]
+  targets = classes[:, receptive_field:]
+  nll = optax.softmax_cross_entropy_with_integer_labels(logits, targets)
+  return nll, batch['mask'][:, receptive_field:]
+
+
+def make_train_step(model, config, tx, schedule, mesh):
+  m, t = config.model, config.train
+  rf = model.receptive_field
+
+  def loss_fn(params, batch):
+    nll, mask = nll_per_target(model, m, params, batch, rf)
+    loss = jnp.sum(nll * mask) / jnp.maximum(jnp.sum(mask), 1.0)
+    return loss + l2_penalty(params, t.l2_regularization_strength), loss
+
+  def train_step(state, batch):
+    (_, nll), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch)
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    ema = state.ema_params
+    if ema is not None:
+      ema = optax.incremental_update(params, ema, step_size=1.0 - t.ema_decay)
+    metrics = {'loss': nll, 'grad_norm': optax.global_norm(grads), 'learning_rate': schedule(state.step)}
+    return state.replace(step=state.step + 1, params=params, opt_state=opt_state, ema_params=ema), metrics
+
+  repl, data = sharding.replicated(mesh), sharding.batch_sharding(mesh)
+  return jax.jit(train_step, in_shardings=(repl, data), out_shardings=(repl, repl), donate_argnums=0)
+
+
+def make_eval_step(model, config, num_classes, mesh):
+  rf = model.receptive_field
+
+  def eval_step(params, batch):  # -> per-class nll sums and target counts, [K] each.
+    nll, mask = nll_per_target(model, config.model, params, batch, rf)
+    per_example = jnp.sum(nll * mask, axis=1), jnp.sum(mask, axis=1)
+    return tuple(jax.ops.segment_sum(v, batch['label'], num_classes) for v in per_example)
+
+  return jax.jit(eval_step, in_shardings=(sharding.replicated(mesh), sharding.batch_sharding(mesh)),
+                 out_shardings=sharding.replicated(mesh))
+
+
+# ------------------------------------------------------------------------- a run
+
+class Run:
+  """What train and eval share: data, model, mesh, and the checkpoint layout."""
+
+  def __init__(self, config, workdir):
+    config_checks.check_config(config)
+    self.config = config
+    self.workdir = config_checks.check_workdir(workdir)
+    from data import prepare  # the project's dataset builders (top-level data/).
+    self.data_dir = prepare.resolve(config.data.source, config.data.corpus,
+                                    os.path.expanduser(config.data.cache_dir),
+                                    sample_rate=config.data.sample_rate,
+                                    **_prepare_options(config.data))
+    self.builder = input_pipeline.open_dataset(self.data_dir)
+    rate = input_pipeline.sample_rate(self.builder)
+    if rate != config.data.sample_rate:
+      raise config_checks.ConfigError(f'data.sample_rate={config.data.sample_rate}: {self.data_dir} '
+                                      f'holds audio at {rate} Hz')
+    self.class_names = input_pipeline.class_names(self.builder)
+    gc = config_checks.check_class_count(config, len(self.class_names))
+    self.model = create_model(config, gc)
+    self.receptive_field = self.model.receptive_field
+    self.mesh = sharding.make_mesh()
+
+  def init_state(self, tx):
+    t = self.config.train
+    crop = jnp.zeros((1, self.receptive_field + 1), jnp.float32)
+    inputs, _ = model_inputs(self.config.model, crop)
+    gc = jnp.zeros((1,), jnp.int32) if self.model.gc_cardinality else None
+
+    def init(seed):
+      key = jax.random.PRNGKey(seed)
+      params = self.model.init(jax.random.fold_in(key, 0), inputs, gc)
+      return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
+                        ema_params=params if t.ema_decay > 0 else None,
+                        rng=jax.random.fold_in(key, 1))
+
+    return jax.jit(init, static_argnums=0, out_shardings=sharding.replicated(self.mesh))(self.config.seed)
+
+  def meta(self, step, position):
+    return {'step': int(step), 'data_position': int(position), 'class_names': self.class_names,
+            'sample_rate': self.config.data.sample_rate, 'receptive_field': self.receptive_field,
+            'gc_cardinality': self.model.gc_cardinality, 'model': self.config.model.to_dict(),
+            'data_dir': self.data_dir}
+
+  def eval_batches(self, split):
+    c = self.config
+    return input_pipeline.eval_batches(
+        self.builder, split=split, seed=c.eval.seed, receptive_field=self.receptive_field,
+        sample_size=c.data.sample_size, batch_size=c.eval.batch_size // jax.process_count(),
+        silence_threshold=c.data.silence_threshold, crops_per_example=c.eval.crops_per_example,
+        process_index=jax.process_index(), process_count=jax.process_count())
+
+  def evaluate(self, eval_step, params, split):
+    """Validation NLL in bits/sample, overall and per class."""
+    totals = np.zeros(len(self.class_names)), np.zeros(len(self.class_names))
+    for batch in self.eval_batches(split):
+      sums = eval_step(params, sharding.global_batch(batch, self.mesh))
+      totals = tuple(a + np.asarray(jax.device_get(b), np.float64) for a, b in zip(totals, sums))
+    nll, count = totals
+    bits = lambda n, c: float(n / c / math.log(2)) if c else float('nan')
+    return {
+        'split': split, 'targets': int(count.sum()),
+        'bits_per_sample': bits(nll.sum(), count.sum()),
+        'bits_per_sample_per_class': {k: bits(n, c) for k, n, c in zip(self.class_names, nll, count)},
+    }
+
+
+def _prepare_options(d):
+  options = {}
+  if d.corpus == 'folder':
+    options['label_from'] = 'pattern' if d.pattern else 'folder'
+    if d.pattern:
+      options['pattern'] = d.pattern
+  if d.corpus in ('folder', 'gtzan', 'vctk'):
+    options['validation_fraction'] = d.validation_fraction
+  return options
+
+
+class _StopSignal:
+  """SIGTERM/SIGINT ask the loop to checkpoint and return instead of dying mid-step."""
+
+  def __init__(self):
+    self.received = None
+    self._previous = {}
+
+  def __enter__(self):
+    for sig in (signal.SIGTERM, signal.SIGINT):
+      self._previous[sig] = signal.signal(sig, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    self.received = signal.Signals(signum).name
+
+  def __exit__(self, *exc):
+    for sig, handler in self._previous.items():
+      signal.signal(sig, handler)
+
+
+def _format_eval(metrics):
+  per_class = ', '.join(f'{k} {v:.3f}' for k, v in metrics['bits_per_sample_per_class'].items())
+  return f"{metrics['split']}: {metrics['bits_per_sample']:.4f} bits/sample ({per_class})"
+
+
+def _write_eval(writer, step, metrics):
+  scalars = {f"eval/bits_per_sample": metrics['bits_per_sample']}
+  scalars.update({f'eval/bits_per_sample/{k}': v for k, v in metrics['bits_per_sample_per_class'].items()})
+  writer.write_scalars(step, scalars)
+
+
+def train_and_evaluate(config, workdir: str) -> dict:
+  """Trains (resuming from WORKDIR's latest checkpoint), evaluates, checkpoints; returns last eval."""
+  run = Run(config, workdir)
+  t = config.train
+  tx, schedule = make_optimizer(t)
+  state = run.init_state(tx)
+  ckpt = checkpointing.Checkpointer(run.workdir, max_to_keep=t.max_checkpoints_to_keep)
+  position = 0
+  latest = ckpt.latest_step()
+  if latest is not None:
+    state, meta = ckpt.restore(latest, target=state)
+    position = meta['data_position']
+    print(f'Resuming from {ckpt.directory}/{latest} (step {latest}).', flush=True)
+  elif t.init_from:
+    state = state.replace(params=_params_from(t.init_from, state.params, run.mesh))
+    if state.ema_params is not None:
+      state = state.replace(ema_params=state.params)
+    print(f'Initialised params from {t.init_from}; fresh optimizer.', flush=True)
+
+  per_host = sharding.per_host_batch_size(t.batch_size)
+  batches = input_pipeline.train_iterator(
+      run.builder, split=config.data.train_split, seed=config.seed,
+      receptive_field=run.receptive_field, sample_size=config.data.sample_size,
+      batch_size=per_host, silence_threshold=config.data.silence_threshold,
+      shuffle_buffer=config.data.shuffle_buffer, position=position,
+      process_index=jax.process_index(), process_count=jax.process_count())
+  train_step = make_train_step(run.model, config, tx, schedule, run.mesh)
+  eval_step = make_eval_step(run.model, config, len(run.class_names), run.mesh)
+  eval_params = lambda s: s.ema_params if s.ema_params is not None else s.params
+
+  writer = metric_writers.create_default_writer(run.workdir, just_logging=jax.process_index() > 0)
+  step = int(jax.device_get(state.step))
+  last_saved = latest
+  print(f'{len(run.class_names)} classes, receptive field {run.receptive_field} samples, '
+        f'{jax.device_count()} devices, global batch {t.batch_size}; steps {step} -> {t.num_train_steps}.',
+        flush=True)
+
+  def save(state, step):
+    nonlocal last_saved
+    ckpt.save(step, state, run.meta(step, position))
+    last_saved = step
+
+  pending, eval_metrics = [], None
+  timer_start, timer_steps = time.time(), 0
+  with _StopSignal() as stop:
+    while step < t.num_train_steps and not stop.received:
+      state, metrics = train_step(state, sharding.global_batch(next(batches), run.mesh))
+      step += 1
+      position += per_host
+      timer_steps += 1
+      pending.append(metrics)
+      due_log = step % t.log_every_steps == 0 or step == t.num_train_steps
+      due_ckpt = step % t.checkpoint_every_steps == 0 or step == t.num_train_steps
+      if due_log or due_ckpt or stop.received:
+        values = jax.device_get(pending)
+        pending = []
+        losses = np.array([v['loss'] for v in values])
+        if not np.all(np.isfinite(losses)):
+          bad = step - len(losses) + int(np.argmin(np.isfinite(losses)))
+          ckpt.wait()
+          where = f'step {last_saved} in {ckpt.directory}' if last_saved is not None else 'none saved yet'
+          raise NonFiniteLossError(f'loss became {losses[~np.isfinite(losses)][0]} at step {bad + 1}; '
+                                   f'stopped. Last good checkpoint: {where}')
+        if due_log:
+          elapsed = time.time() - timer_start
+          steps_per_s = timer_steps / max(elapsed, 1e-9)
+          mean = {k: float(np.mean([v[k] for v in values])) for k in values[-1]}
+          scalars = {'train/loss': mean['loss'], 'train/bits_per_sample': mean['loss'] / math.log(2),
+                     'train/learning_rate': mean['learning_rate'], 'train/grad_norm': mean['grad_norm'],
+                     'train/steps_per_s': steps_per_s,
+                     'train/audio_samples_per_s': steps_per_s * t.batch_size * config.data.sample_size}
+          writer.write_scalars(step, scalars)
+          eta = (t.num_train_steps - step) / max(steps_per_s, 1e-9)
+          print(f'step {step}/{t.num_train_steps}  loss {mean["loss"]:.4f} '
+                f'({scalars["train/bits_per_sample"]:.3f} bits/sample)  {steps_per_s:.2f} steps/s  '
+                f'ETA {_duration(eta)}', flush=True)
+          timer_start, timer_steps = time.time(), 0
+        if t.eval_every_steps and step % t.eval_every_steps == 0 and step < t.num_train_steps:
+          eval_metrics = run.evaluate(eval_step, eval_params(state), config.data.eval_split)
+          _write_eval(writer, step, eval_metrics)
+          print(f'eval step {step}: {_format_eval(eval_metrics)}', flush=True)
+        if due_ckpt or stop.received:
+          save(state, step)
+  if stop.received:
+    ckpt.wait()
+    writer.flush()
+    print(f'Received {stop.received}: saved step {step} to {ckpt.directory}; relaunch with the '
+          f'same --workdir to resume.', flush=True)
+    return {'stopped_at': step}
+  if last_saved != step:
+    save(state, step)
+  eval_metrics = run.evaluate(eval_step, eval_params(state), config.data.eval_split)
+  _write_eval(writer, step, eval_metrics)
+  print(f'eval step {step}: {_format_eval(eval_metrics)}', flush=True)
+  ckpt.wait()
+  ckpt.close()
+  writer.flush()
+  return eval_metrics
+
+
+def _params_from(path, like, mesh):
+  """Params of another run's checkpoint, checked leaf by leaf against this model's."""
+  state, _ = checkpointing.load(path)
+  params = state['params']
+  want = jax.tree_util.tree_leaves_with_path(like)
+  have = dict(jax.tree_util.tree_leaves_with_path(params))
+  have = {jax.tree_util.keystr(k): v for k, v in have.items()}
+  for k, w in want:
+    name = jax.tree_util.keystr(k)
+    if name not in have:
+      raise checkpointing.CheckpointError(f'{path}: has no parameter {name}')
+    if tuple(have[name].shape) != tuple(w.shape):
+      raise checkpointing.CheckpointError(f'{path}: parameter {name} has shape {tuple(have[name].shape)}, '
+                                          f'this model needs {tuple(w.shape)}')
+  ordered = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(like),
+                                         [have[jax.tree_util.keystr(k)] for k, _ in want])
+  return jax.device_put(ordered, sharding.replicated(mesh))
+
+
+def _duration(seconds):
+  seconds = int(seconds)
+  h, rem = divmod(seconds, 3600)
+  return f'{h}h{rem // 60:02d}m' if h else f'{rem // 60}m{rem % 60:02d}s'
+
+
+def evaluate(config, workdir: str, split: str = '') -> dict:
+  """`--mode=eval`: the latest checkpoint's NLL on `split`; printed and written to WORKDIR/eval_<split>.json."""
+  run = Run(config, workdir)
+  split = split or config.data.eval_split
+  tx, _ = make_optimizer(config.train)
+  target = run.init_state(tx)
+  ckpt = checkpointing.Checkpointer(run.workdir, read_only=True)
+  if ckpt.latest_step() is None:
+    raise checkpointing.CheckpointError(f'{run.workdir}: no checkpoint to evaluate')
+  state, meta = ckpt.restore(target=target)
+  ckpt.close()
+  params = state.ema_params if state.ema_params is not None else state.params
+  metrics = run.evaluate(make_eval_step(run.model, config, len(run.class_names), run.mesh), params, split)
+  metrics['step'] = meta['step']
+  if jax.process_index() == 0:
+    path = os.path.join(run.workdir, f'eval_{split}.json')
+    with open(path + '.tmp', 'w') as f:
+      json.dump(metrics, f, indent=2)
+    os.replace(path + '.tmp', path)
+  print(f'step {meta["step"]} {_format_eval(metrics)}', flush=True)
+  return metrics

@@ -1,0 +1,128 @@
+"""The WaveNet decoder (van den Oord et al. 2016) as ibab/tensorflow-wavenet builds it.
+
+input -> causal conv -> L gated residual blocks (dilated) -> sum of skips
+      -> ReLU -> 1x1 -> (+ local condition) -> ReLU -> 1x1 -> logits over Q classes.
+
+Global conditioning (an id per example: speaker, genre) is an embedding projected into
+every block's filter and gate. Local conditioning (features per time step, already at
+the sample rate: NSynth embeddings, mels) is projected into every block and the head.
+"""
+from typing import Optional, Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+import ml_collections
+
+from wavenet_jax import layers
+
+# ibab's wavenet_params.json: 1, 2, ..., 512 five times.
+IBAB_DILATIONS = tuple(2**i for i in range(10)) * 5
+
+
+def receptive_field(filter_width, dilations, scalar_input=False, initial_filter_width=32):
+  """Samples of input each prediction sees (ibab's formula): 5,117 for the defaults."""
+  stack = (filter_width - 1) * sum(dilations) + 1
+  first = initial_filter_width if scalar_input else filter_width
+  return stack + first - 1
+
+
+class WaveNet(nn.Module):
+  filter_width: int = 2
+  dilations: Sequence[int] = IBAB_DILATIONS
+  residual_channels: int = 32
+  dilation_channels: int = 32
+  skip_channels: int = 512
+  quantization_channels: int = 256
+  use_biases: bool = True
+  scalar_input: bool = False
+  initial_filter_width: int = 32
+  gc_cardinality: int = 0       # 0: no global conditioning.
+  gc_channels: int = 32
+  lc_channels: int = 0          # 0: no local conditioning.
+
+  @classmethod
+  def from_config(cls, model: ml_collections.ConfigDict) -> 'WaveNet':
+    return cls(
+        filter_width=model.filter_width, dilations=tuple(model.dilations),
+        residual_channels=model.residual_channels, dilation_channels=model.dilation_channels,
+        skip_channels=model.skip_channels, quantization_channels=model.quantization_channels,
+        use_biases=model.use_biases, scalar_input=model.scalar_input,
+        initial_filter_width=model.initial_filter_width, gc_cardinality=model.gc_cardinality,
+        gc_channels=model.gc_channels, lc_channels=model.lc_channels)
+
+  @property
+  def receptive_field(self) -> int:
+    return receptive_field(self.filter_width, self.dilations, self.scalar_input,
+                           self.initial_filter_width)
+
+  def setup(self):
+    r, d, s, n = self.residual_channels, self.dilation_channels, self.skip_channels, len(self.dilations)
+    if self.scalar_input:
+      self.causal = layers.CausalConv(1, r, self.initial_filter_width, name='causal')
+    else:
+      self.causal = layers.CausalEmbed(self.quantization_channels, r, self.filter_width, name='causal')
+    self.blocks = [
+        layers.ResidualBlock(r, d, self.filter_width, dilation, self.use_biases, name=f'layer_{i}')
+        for i, dilation in enumerate(self.dilations)
+    ]
+    # All blocks' skip 1x1 convs as one [L·D, S] matmul: the largest FLOP item of the
+    # model, and one big matmul runs near peak where 50 thin ones do not.
+    self.skip_kernel = self.param('skip_kernel', layers.glorot, (n, d, s))
+    if self.use_biases:
+      self.skip_bias = self.param('skip_bias', layers.zeros, (s,))  # = sum of per-layer biases.
+    if self.gc_cardinality:
+      self.gc_embedding = self.param('gc_embedding', layers.glorot,
+                                     (self.gc_cardinality, self.gc_channels))
+      self.gc_proj = self.param('gc_proj', layers.glorot, (n, self.gc_channels, 2 * d))
+    if self.lc_channels:
+      self.lc_proj = self.param('lc_proj', layers.glorot, (n, self.lc_channels, 2 * d))
+      self.lc_out = layers.Dense(self.lc_channels, s, use_bias=False, name='lc_out')
+    self.out1 = layers.Dense(s, s, self.use_biases, name='out1')
+    self.out2 = layers.Dense(s, self.quantization_channels, self.use_biases, name='out2')
+
+  def global_condition(self, gc_ids):  # [B] -> [B, L, 2D] (or None)
+    if not self.gc_cardinality:
+      return None
+    if gc_ids is None:
+      raise ValueError('this WaveNet is globally conditioned (gc_cardinality '
+                       f'{self.gc_cardinality}): pass gc_ids')
+    return jnp.einsum('be,lef->blf', self.gc_embedding[gc_ids], self.gc_proj)
+
+  def _layer_condition(self, i, gc, lc):  # -> [B, T or 1, 2D] or None
+    cond = None if gc is None else gc[:, i, None, :]
+    if lc is not None:
+      lc_i = lc @ self.lc_proj[i]
+      cond = lc_i if cond is None else cond + lc_i
+    return cond
+
+  def skips_to_logits(self, z, lc=None):  # [..., L·D], [..., Lc] -> [..., Q]
+    h = z @ self.skip_kernel.reshape(-1, self.skip_channels)
+    if self.use_biases:
+      h = h + self.skip_bias
+    h = self.out1(nn.relu(h))
+    if self.lc_channels:
+      h = h + self.lc_out(lc)
+    return self.out2(nn.relu(h))
+
+  def _check_lc(self, lc):
+    if bool(self.lc_channels) != (lc is not None):
+      raise ValueError(f'lc_channels is {self.lc_channels} but lc was '
+                       f'{"not " if lc is None else ""}given')
+
+  def __call__(self, inputs, gc_ids=None, lc=None, num_outputs: Optional[int] = None):
+    """Teacher-forced logits for every position, or for the last `num_outputs`.
+
+    inputs: [B, T] int class ids (one-hot input) or float samples (scalar input).
+    gc_ids: [B] int, lc: [B, T, Lc] float. Returns [B, T or num_outputs, Q].
+    """
+    self._check_lc(lc)
+    t = inputs.shape[1]
+    n = t if num_outputs is None else num_outputs
+    x = self.causal(inputs[..., None] if self.scalar_input else inputs)  # [B, T, R]
+    gc = self.global_condition(gc_ids)
+    zs = []
+    for i, block in enumerate(self.blocks):
+      z, x = block(x, self._layer_condition(i, gc, lc))
+      zs.append(z[:, t - n:])  # only positions that reach the loss feed the skip path.
+    z = jnp.concatenate(zs, axis=-1)  # [B, n, L·D]
+    return self.skips_to_logits(z, None if lc is None else lc[:, t - n:])
