@@ -119,7 +119,7 @@ def make_train_step(model, config, tx, schedule, mesh):
     ema = state.ema_params
     if ema is not None:
       ema = optax.incremental_update(params, ema, step_size=1.0 - t.ema_decay)
-    metrics = {'loss': nll, 'grad_norm': optax.global_norm(grads), 'learning_rate': schedule(state.step)}
+    metrics = {'loss': nll, 'grad_norm': optax.tree.norm(grads), 'learning_rate': schedule(state.step)}
     return state.replace(step=state.step + 1, params=params, opt_state=opt_state, ema_params=ema), metrics
 
   repl, data = sharding.replicated(mesh), sharding.batch_sharding(mesh)

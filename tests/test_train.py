@@ -1,0 +1,213 @@
+"""Training: it learns, it resumes exactly, it runs over devices and processes, it refuses bad input."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from tests import tiny
+from wavenet_jax import config_checks, sharding, train
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope='module')
+def demo_dir(tmp_path_factory):
+  return tiny.build_demo(str(tmp_path_factory.mktemp('demo') / 'prepared'))
+
+
+def _sine_chord(freqs, n, rate=16000, phase=0.0):
+  t = np.arange(n) / rate
+  return (0.8 / len(freqs) * sum(np.sin(2 * np.pi * f * t + phase) for f in freqs)).astype(np.float32)
+
+
+@pytest.mark.parametrize('conditioned', [False, True])
+def test_learns_a_sine_chord(conditioned):
+  """ibab's end-to-end check: the loss falls >= 50x. With GC, two classes, two chords."""
+  c = tiny.config('', batch_size=4)
+  c.model.dilations = (1, 2, 4, 8, 16, 32, 64, 128)
+  c.model.residual_channels = c.model.dilation_channels = 16
+  c.model.skip_channels = 32
+  c.model.quantization_channels = 256
+  c.train.learning_rate = 2e-2
+  model = train.create_model(c, 2 if conditioned else 0)
+  rf = model.receptive_field
+  chords = [(155.56, 196.0, 233.08), (261.63, 329.63, 392.0)]  # ibab's test chord, and C major.
+  n = rf + 600
+  labels = np.array([0, 1, 0, 1] if conditioned else [0, 0, 0, 0], np.int32)
+  audio = np.stack([_sine_chord(chords[l], n, phase=0.5 * i) for i, l in enumerate(labels)])
+  batch = {'audio': audio, 'mask': np.ones_like(audio), 'label': labels}
+  mesh = sharding.make_mesh()
+  tx, schedule = train.make_optimizer(c.train)
+  params = model.init(jax.random.key(0), jnp.zeros((1, 8), jnp.int32),
+                      jnp.zeros((1,), jnp.int32) if conditioned else None)
+  state = train.TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
+                           ema_params=None, rng=jax.random.PRNGKey(0))
+  step = train.make_train_step(model, c, tx, schedule, mesh)
+  gbatch = sharding.global_batch(batch, mesh)
+  losses = []
+  for _ in range(250):
+    state, metrics = step(state, gbatch)
+    losses.append(float(metrics['loss']))
+  assert losses[0] / min(losses[-10:]) >= 50, (losses[0], losses[-10:])
+  if conditioned:  # each class's chord is predicted well only under its own id.
+    swapped = dict(batch, label=1 - labels)
+    nll, mask = train.nll_per_target(model, c.model, state.params, sharding.global_batch(swapped, mesh), rf)
+    assert float(jnp.mean(nll)) > 5 * min(losses[-10:])
+
+
+def test_launch_demo_end_to_end_and_eval(demo_dir, tmp_path):
+  workdir = str(tmp_path / 'run')
+  common = [sys.executable, 'launch.py', '--config=configs/demo.py', f'--workdir={workdir}',
+            f'--config.data.source={demo_dir}', '--config.data.sample_size=64',
+            '--config.model.dilations=(1,2,4)', '--config.model.skip_channels=16',
+            '--config.train.batch_size=2', '--config.eval.batch_size=2']
+  out = subprocess.run(common + ['--config.train.num_train_steps=3', '--config.train.log_every_steps=1'],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert out.returncode == 0, out.stderr[-3000:]
+  assert 'step 3/3' in out.stdout and 'bits/sample' in out.stdout
+  assert os.path.isdir(os.path.join(workdir, 'checkpoints', '3'))
+  ev = subprocess.run(common + ['--mode=eval'], cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert ev.returncode == 0, ev.stderr[-3000:]
+  import json
+  metrics = json.load(open(os.path.join(workdir, 'eval_validation.json')))
+  assert metrics['step'] == 3 and len(metrics['bits_per_sample_per_class']) >= 6
+  assert 0 < metrics['bits_per_sample'] <= 8
+
+
+def test_resume_equals_straight_run(demo_dir, tmp_path):
+  c = tiny.config(demo_dir, steps=3)
+  train.train_and_evaluate(c, str(tmp_path / 'a'))
+  c.train.num_train_steps = 6
+  train.train_and_evaluate(c, str(tmp_path / 'a'))
+  train.train_and_evaluate(c, str(tmp_path / 'b'))
+  resumed = tiny.read_scalars(str(tmp_path / 'a'), 'train/loss')
+  straight = tiny.read_scalars(str(tmp_path / 'b'), 'train/loss')
+  assert sorted(straight) == [1, 2, 3, 4, 5, 6] and sorted(resumed) == sorted(straight)
+  np.testing.assert_allclose([resumed[s] for s in range(1, 7)], [straight[s] for s in range(1, 7)],
+                             rtol=1e-5)
+
+
+def test_sigterm_checkpoints_and_relaunch_resumes(demo_dir, tmp_path):
+  workdir = str(tmp_path / 'run')
+  cmd = [sys.executable, 'launch.py', '--config=configs/demo.py', f'--workdir={workdir}',
+         f'--config.data.source={demo_dir}', '--config.data.sample_size=64',
+         '--config.model.dilations=(1,2)', '--config.model.skip_channels=16',
+         '--config.train.batch_size=2', '--config.eval.batch_size=2', '--config.train.log_every_steps=1',
+         '--config.train.checkpoint_every_steps=100000']
+  proc = subprocess.Popen(cmd + ['--config.train.num_train_steps=100000'], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+  lines = []
+  deadline = time.time() + 240
+  while time.time() < deadline:
+    line = proc.stdout.readline()
+    lines.append(line)
+    if line.startswith('step 3/'):
+      break
+  proc.send_signal(signal.SIGTERM)
+  rest, _ = proc.communicate(timeout=120)
+  assert proc.returncode == 0, ''.join(lines) + rest
+  saved = [l for l in rest.splitlines() if l.startswith('Received SIGTERM: saved step')]
+  assert saved, rest
+  step = int(saved[0].split('saved step ')[1].split()[0])
+  assert step >= 3 and os.path.isdir(os.path.join(workdir, 'checkpoints', str(step)))
+  again = subprocess.run(cmd + [f'--config.train.num_train_steps={step + 2}'], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert f'(step {step})' in again.stdout and f'step {step + 2}/{step + 2}' in again.stdout
+  assert f'step 1/' not in again.stdout
+
+
+def _free_port():
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    return s.getsockname()[1]
+
+
+def _worker(args, env_extra=None):
+  env = dict(os.environ, **(env_extra or {}))
+  return subprocess.Popen([sys.executable, 'tests/mp_worker.py', *args], cwd=ROOT, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_four_devices_split_the_batch(demo_dir, tmp_path):
+  out = str(tmp_path / 'view.npz')
+  p = _worker([demo_dir, str(tmp_path / 'run'), out], {'XLA_FLAGS': '--xla_force_host_platform_device_count=4'})
+  _, err = p.communicate(timeout=300)
+  assert p.returncode == 0, err[-3000:]
+  view = np.load(out)
+  assert int(view['devices']) == 4 and int(view['global_rows']) == 8
+  assert list(view['shard_rows']) == [2, 2, 2, 2]
+  assert int(view['step']) == 2
+
+
+def test_two_processes_train_identical_params(demo_dir, tmp_path):
+  addr = f'127.0.0.1:{_free_port()}'
+  outs = [str(tmp_path / f'view{i}.npz') for i in range(2)]
+  env = {'XLA_FLAGS': '--xla_force_host_platform_device_count=1'}
+  procs = [_worker([demo_dir, str(tmp_path / 'run'), outs[i], addr, '2', str(i)], env) for i in range(2)]
+  for p in procs:
+    _, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err[-3000:]
+  views = [np.load(o) for o in outs]
+  for v in views:
+    assert int(v['processes']) == 2 and int(v['devices']) == 2 and int(v['global_rows']) == 4
+    assert int(v['step']) == 2
+  # The hosts fed different examples, and ended with the same parameters.
+  assert not np.array_equal(views[0]['local_first'], views[1]['local_first'])
+  names = [k for k in views[0].files if k.startswith('[')]
+  assert names
+  for k in names:
+    np.testing.assert_array_equal(views[0][k], views[1][k])
+
+
+# ------------------------------------------------------------------------ bad input
+
+@pytest.mark.parametrize('key,value,needle', [
+    ('model.dilations', (1, 0, 2), 'model.dilations'),
+    ('model.dilations', (1, 2.5), 'model.dilations'),
+    ('data.sample_size', 0, 'data.sample_size'),
+    ('model.gc_cardinality', 2, 'model.gc_cardinality'),
+    ('data.source', '/nonexistent/audio', '/nonexistent/audio'),
+])
+def test_bad_config_fails_in_one_line_before_writing(demo_dir, tmp_path, key, value, needle):
+  c = tiny.config(demo_dir)
+  section, name = key.split('.')
+  c[section][name] = value
+  workdir = tmp_path / 'run'
+  with pytest.raises(ValueError) as e:
+    train.train_and_evaluate(c, str(workdir))
+  assert needle in str(e.value) and '\n' not in str(e.value)
+  assert not workdir.exists()
+
+
+def test_source_without_audio_and_workdir_that_is_a_file(demo_dir, tmp_path):
+  empty = tmp_path / 'empty'
+  empty.mkdir()
+  (empty / 'notes.txt').write_text('no audio here')
+  c = tiny.config(str(empty))
+  c.data.corpus = 'folder'
+  with pytest.raises(ValueError, match=str(empty)):
+    train.train_and_evaluate(c, str(tmp_path / 'run'))
+  afile = tmp_path / 'file'
+  afile.write_text('keep me')
+  with pytest.raises(config_checks.ConfigError, match='is a file'):
+    train.train_and_evaluate(tiny.config(demo_dir), str(afile))
+  assert afile.read_text() == 'keep me'
+
+
+def test_launch_reports_bad_input_in_one_line(demo_dir, tmp_path):
+  base = [sys.executable, 'launch.py', '--config=configs/demo.py', f'--workdir={tmp_path / "run"}']
+  typo = subprocess.run(base + ['--config.train.batch_sise=4'], cwd=ROOT, capture_output=True, text=True)
+  assert typo.returncode != 0 and 'batch_sise' in typo.stderr
+  bad = subprocess.run(base + [f'--config.data.source={demo_dir}', '--config.data.sample_size=0'],
+                       cwd=ROOT, capture_output=True, text=True)
+  assert bad.returncode == 2
+  assert bad.stderr.strip().splitlines()[-1].startswith('error: data.sample_size=0')
+  assert not (tmp_path / 'run').exists()
