@@ -1,0 +1,74 @@
+"""Train-step speed of ibab's default WaveNet: batch 1, a 100,000-sample crop + receptive field, float32.
+
+    python benchmarks/train_step.py [--json PATH] [--steps N] [--sample_size S]
+
+Prints a table (what, config, value, goal). Reference points on a 2-core CPU of the
+development machine's kind: ibab's TensorFlow step ≈ 6.5 s, a straightforward JAX one ≈ 8 s.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from configs import default  # noqa: E402
+from wavenet_jax import sharding, train  # noqa: E402
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--json', help='also write the figures here as a flat JSON object')
+  parser.add_argument('--steps', type=int, default=5, help='timed steps after the compiling one')
+  parser.add_argument('--sample_size', type=int, default=100_000)
+  args = parser.parse_args()
+
+  config = default.get_config()
+  config.data.sample_size = args.sample_size
+  model = train.create_model(config, 0)
+  rf = model.receptive_field
+  mesh = sharding.make_mesh()
+  tx, schedule = train.make_optimizer(config.train)
+  params = model.init(jax.random.key(0), jnp.zeros((1, 8), jnp.int32))
+  state = train.TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
+                           ema_params=None, rng=jax.random.PRNGKey(0))
+  step = train.make_train_step(model, config, tx, schedule, mesh)
+  rng = np.random.default_rng(0)
+  crop = (0.5 * np.sin(np.arange(rf + args.sample_size) * 0.05) + 0.05 * rng.normal(size=rf + args.sample_size))
+  batch = sharding.global_batch({'audio': crop[None].astype(np.float32),
+                                 'mask': np.ones((1, rf + args.sample_size), np.float32),
+                                 'label': np.zeros(1, np.int32)}, mesh)
+  start = time.perf_counter()
+  state, metrics = step(state, batch)
+  jax.block_until_ready(metrics)
+  compile_s = time.perf_counter() - start
+  times = []
+  for _ in range(args.steps):
+    start = time.perf_counter()
+    state, metrics = step(state, batch)
+    jax.block_until_ready(metrics)
+    times.append(time.perf_counter() - start)
+  median = float(np.median(times))
+  figures = {
+      'compile_s': round(compile_s, 2),
+      'step_time_s_median': round(median, 3),
+      'samples_per_s': round(args.sample_size / median, 1),
+  }
+  cfg = f'ibab default, B=1, {args.sample_size}+{rf} samples, f32, {jax.device_count()}x {jax.devices()[0].platform}'
+  goals = {'compile_s': '', 'step_time_s_median': '<= 4.5 (2-core CPU)', 'samples_per_s': '>= 22,222'}
+  rows = [('what', 'config', 'value', 'goal')] + [(k, cfg, str(v), goals[k]) for k, v in figures.items()]
+  widths = [max(len(r[i]) for r in rows) for i in range(4)]
+  for r in rows:
+    print('  '.join(c.ljust(w) for c, w in zip(r, widths)))
+  if args.json:
+    with open(args.json, 'w') as f:
+      json.dump(figures, f, indent=2)
+
+
+if __name__ == '__main__':
+  main()

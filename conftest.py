@@ -1,0 +1,1 @@
+"""Makes the repository root importable (`wavenet_jax`, `data`) for every test."""

@@ -1,0 +1,1 @@
+"""Prepare script and TFDS builders that turn audio sources into prepared datasets."""

@@ -1,0 +1,134 @@
+"""Prepare a corpus as a TFDS dataset directory that every mode reads.
+
+  python data/prepare.py demo --out=/tmp/demo
+  python data/prepare.py gtzan --src=genres --out=/data/gtzan
+  python data/prepare.py vctk --src=VCTK-Corpus/wav48 --out=/data/vctk
+  python data/prepare.py folder --src=my_sounds --out=/data/mine [--pattern='^(\\w+)-']
+
+Library side: `prepare` (the same as the command), `is_prepared`, and `resolve`, which
+lets a config name either a prepared dir or a raw tree (prepared once into a cache).
+"""
+import argparse
+import hashlib
+import inspect
+import json
+import os
+import sys
+
+if __name__ == '__main__':  # run as a script: make `data` and `wavenet_jax` importable
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  # TF's C++ start-up chatter would bury the report; a user's own setting wins.
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from data import common
+from data import demo
+from data import folder
+
+DataError = common.DataError
+is_prepared = common.is_prepared
+
+VCTK_PATTERN = r'^(p\d+)_'
+# corpus -> (build function, options it fixes, defaults the user may change). gtzan and
+# vctk are folder trees whose label rule is known.
+_CORPORA = {
+    'demo': (demo.build_demo, {}, {}),
+    'folder': (folder.build_folder, {}, {}),
+    'gtzan': (folder.build_folder, {'label_from': 'folder'}, {}),
+    'vctk': (folder.build_folder, {'label_from': 'pattern'}, {'pattern': VCTK_PATTERN}),
+}
+CORPORA = tuple(_CORPORA)
+
+
+def prepare(corpus, src=None, out=None, sample_rate=16000, overwrite=False, **options):
+  """Builds `corpus` (from the raw tree `src`) into the dataset dir `out`; returns `out`."""
+  if corpus not in _CORPORA:
+    raise DataError(f'corpus {corpus!r} is not one of {CORPORA}')
+  if not out:
+    raise DataError(f'{corpus}: no output directory given (--out)')
+  build, fixed, defaults = _CORPORA[corpus]
+  accepted = set(inspect.signature(build).parameters) - set(fixed) - {
+      'src', 'out', 'sample_rate', 'overwrite'}
+  for key in options:
+    if key not in accepted:
+      raise DataError(f'{corpus}: unknown option {key!r} (accepts {sorted(accepted)})')
+  kwargs = {**defaults, **options, **fixed, 'sample_rate': sample_rate, 'overwrite': overwrite}
+  if corpus == 'demo':
+    if src:
+      raise DataError(f'demo: is synthesised, --src={src} is not used')
+    return build(out, **kwargs)
+  if not src:
+    raise DataError(f'{corpus}: no source directory given (--src)')
+  return build(src, out, **kwargs)
+
+
+def _short_hash(value):
+  return hashlib.sha1(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def resolve(source, corpus, cache_dir, sample_rate=16000, **options):
+  """A prepared dataset dir for `source`, preparing it into cache_dir on first use.
+
+  source: a prepared dir (returned as is), a raw tree of `corpus`, or empty for the demo.
+  The cache entry is keyed by (absolute source path, sample rate, options), not by the
+  tree's contents: delete the entry to pick up changed files.
+  """
+  source = os.fspath(source) if source else ''
+  if source and is_prepared(source):
+    return source
+  if source:
+    if not os.path.isdir(source):
+      raise DataError(f'{source}: no such directory (expected a prepared dataset or a raw '
+                      f'{corpus} tree)')
+    out = os.path.join(cache_dir, f'{corpus}-' + _short_hash(
+        [os.path.abspath(source), sample_rate, options]))
+  elif corpus == 'demo':
+    out = os.path.join(cache_dir, f'demo-{sample_rate}-{_short_hash(options)}')
+  else:
+    raise DataError(f'{corpus}: no source given (a prepared dataset or a raw tree)')
+  if is_prepared(out):
+    print(f'reusing {corpus} dataset {out}')
+    return out
+  try:
+    prepare(corpus, source or None, out, sample_rate=sample_rate, **options)
+  except (DataError, OSError):
+    # Another process sharing the cache (a second host) may have finished first; builds
+    # are all-or-nothing, so a prepared `out` is a whole one.
+    if not is_prepared(out):
+      raise
+    print(f'reusing {corpus} dataset {out}')
+    return out
+  print(f'prepared {corpus} dataset {out} from {source or "synthesis"}')
+  return out
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('corpus', choices=CORPORA)
+  parser.add_argument('--src', help='raw tree to read (not for demo)')
+  parser.add_argument('--out', required=True, help='dataset directory to write')
+  parser.add_argument('--sample_rate', type=int, default=16000)
+  parser.add_argument('--overwrite', action='store_true', help='replace an existing --out')
+  parser.add_argument('--pattern', help='folder/vctk: regex whose group 1 is the label')
+  parser.add_argument('--validation_fraction', type=float, help='folder corpora (default 0.1)')
+  parser.add_argument('--clip_seconds', type=float, help='demo (default 1.0)')
+  parser.add_argument('--train_per_class', type=int, help='demo (default 32)')
+  parser.add_argument('--validation_per_class', type=int, help='demo (default 4)')
+  args = parser.parse_args(argv)
+  options = {k: v for k, v in vars(args).items()
+             if v is not None and k not in ('corpus', 'src', 'out', 'sample_rate', 'overwrite')}
+  if args.pattern is not None and args.corpus == 'folder':
+    options['label_from'] = 'pattern'
+  try:
+    prepare(args.corpus, args.src, args.out, sample_rate=args.sample_rate,
+            overwrite=args.overwrite, **options)
+  except DataError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())
+
+# $ python data/prepare.py demo --out=/tmp/demo
+# 0 files skipped; wrote /tmp/demo: train 192, validation 24 examples, 6 classes at 16000 Hz
