@@ -4,7 +4,7 @@ A relaunch with the same --workdir resumes from its latest checkpoint.
 """
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
@@ -19,6 +19,8 @@ flags.mark_flags_as_required(['config', 'workdir'])
 
 def main(argv):
   del argv
+  if not flags.FLAGS['verbosity'].present:  # orbax and clu log every save and scalar at INFO.
+    logging.set_verbosity(logging.WARNING)
   from wavenet_jax import sharding  # after flag parsing: bad flags fail before JAX starts.
   sharding.maybe_initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   from data.common import DataError

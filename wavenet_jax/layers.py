@@ -127,3 +127,24 @@ class Dense(nn.Module):
     return y
 
 
+
+
+# --------------------------------------------------------------- generation queues
+# A layer with filter k and dilation d needs its inputs at t - d, ..., t - (k-1)·d: a ring
+# buffer of the last (k-1)·d inputs, slot s holding time s (mod size). Reading k-1 slots
+# and writing one per step is O(1) in d, where shifting a queue would be O(d).
+
+def queue_size(filter_width, dilation):
+  return max((filter_width - 1) * dilation, 1)
+
+
+def queue_taps(queue, t, x_t, filter_width, dilation):
+  """[B, M, C] ring, step t, x_t [B, C] -> taps [B, k, C] (oldest first)."""
+  size = queue.shape[1]
+  lags = jnp.arange(filter_width - 1, 0, -1) * dilation  # (k-1)·d, ..., d
+  past = jnp.take(queue, (t - lags) % size, axis=1)
+  return jnp.concatenate([past, x_t[:, None]], axis=1)
+
+
+def queue_push(queue, t, x_t):
+  return queue.at[:, t % queue.shape[1]].set(x_t)

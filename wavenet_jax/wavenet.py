@@ -88,8 +88,8 @@ class WaveNet(nn.Module):
                        f'{self.gc_cardinality}): pass gc_ids')
     return jnp.einsum('be,lef->blf', self.gc_embedding[gc_ids], self.gc_proj)
 
-  def _layer_condition(self, i, gc, lc):  # -> [B, T or 1, 2D] or None
-    cond = None if gc is None else gc[:, i, None, :]
+  def _layer_condition(self, i, gc, lc, per_step=False):  # -> [B, T or 1, 2D], per step [B, 2D]
+    cond = None if gc is None else (gc[:, i] if per_step else gc[:, i, None, :])
     if lc is not None:
       lc_i = lc @ self.lc_proj[i]
       cond = lc_i if cond is None else cond + lc_i
@@ -126,3 +126,38 @@ class WaveNet(nn.Module):
       zs.append(z[:, t - n:])  # only positions that reach the loss feed the skip path.
     z = jnp.concatenate(zs, axis=-1)  # [B, n, L·D]
     return self.skips_to_logits(z, None if lc is None else lc[:, t - n:])
+
+  # ------------------------------------------------------------ one step at a time
+
+  def init_queues(self, batch_size):
+    """Zero state = the zero padding the full forward pass sees before t = 0."""
+    k0 = self.initial_filter_width if self.scalar_input else self.filter_width
+    if self.scalar_input:
+      first = jnp.zeros((batch_size, layers.queue_size(k0, 1), 1), jnp.float32)
+    else:  # the sentinel id `quantization_channels` reads as "before the start" (zero row).
+      first = jnp.full((batch_size, layers.queue_size(k0, 1)), self.quantization_channels, jnp.int32)
+    blocks = tuple(jnp.zeros((batch_size, layers.queue_size(self.filter_width, d),
+                              self.residual_channels), jnp.float32) for d in self.dilations)
+    return {'t': jnp.zeros((), jnp.int32), 'input': first, 'blocks': blocks}
+
+  def step(self, queues, x_t, gc=None, lc_t=None):
+    """One sample: x_t [B] (id or float), gc [B, L, 2D] from `global_condition`, lc_t [B, Lc].
+
+    Same parameters and layer code as `__call__`; returns (logits [B, Q], queues).
+    """
+    self._check_lc(lc_t)
+    t = queues['t']
+    k0 = self.initial_filter_width if self.scalar_input else self.filter_width
+    x_t = x_t[:, None] if self.scalar_input else x_t
+    taps = layers.queue_taps(queues['input'], t, x_t, k0, 1)
+    h = self.causal.step(taps)  # [B, R]
+    new_blocks, zs = [], []
+    for i, (block, queue) in enumerate(zip(self.blocks, queues['blocks'])):
+      cond = self._layer_condition(i, gc, lc_t, per_step=True)
+      taps = layers.queue_taps(queue, t, h, self.filter_width, self.dilations[i])
+      new_blocks.append(layers.queue_push(queue, t, h))
+      z, h = block.step(taps, cond)
+      zs.append(z)
+    logits = self.skips_to_logits(jnp.concatenate(zs, axis=-1), lc_t)
+    new = {'t': t + 1, 'input': layers.queue_push(queues['input'], t, x_t), 'blocks': tuple(new_blocks)}
+    return logits, new
