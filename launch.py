@@ -1,4 +1,4 @@
-"""Entry point: python launch.py --config=configs/X.py --workdir=DIR [--mode=train|eval] [--config.a.b=v].
+"""Entry point: python launch.py --config=configs/X.py --workdir=DIR [--mode=train|eval|generate] [--config.a.b=v].
 
 A relaunch with the same --workdir resumes from its latest checkpoint.
 """
@@ -9,7 +9,7 @@ from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Checkpoints, TensorBoard logs and outputs go here.')
-_MODE = flags.DEFINE_enum('mode', 'train', ['train', 'eval'], 'What to do.')
+_MODE = flags.DEFINE_enum('mode', 'train', ['train', 'eval', 'generate'], 'What to do.')
 _SPLIT = flags.DEFINE_string('split', '', 'eval: the split to evaluate (default: config.data.eval_split).')
 _COORDINATOR = flags.DEFINE_string('coordinator_address', None, 'Multi-process: host:port of process 0.')
 _NUM_PROCESSES = flags.DEFINE_integer('num_processes', None, 'Multi-process: how many.')
@@ -24,14 +24,16 @@ def main(argv):
   from wavenet_jax import sharding  # after flag parsing: bad flags fail before JAX starts.
   sharding.maybe_initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   from data.common import DataError
-  from wavenet_jax import audio, checkpointing, config_checks, train
+  from wavenet_jax import audio, checkpointing, config_checks, generate_files, train
   user_errors = (config_checks.ConfigError, DataError, checkpointing.CheckpointError,
                  audio.AudioError, train.NonFiniteLossError)
   try:
     if _MODE.value == 'train':
       train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-    else:
+    elif _MODE.value == 'eval':
       train.evaluate(_CONFIG.value, _WORKDIR.value, _SPLIT.value)
+    else:
+      generate_files.generate_files(_CONFIG.value, _WORKDIR.value)
   except user_errors as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)

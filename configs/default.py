@@ -62,10 +62,25 @@ def get_config():
   c.train.eval_every_steps = 1000  # 0 = only at the end.
   c.train.checkpoint_every_steps = 50  # ibab's CHECKPOINT_EVERY.
   c.train.max_checkpoints_to_keep = 5
+  c.train.generate_every_steps = 0  # Short generations per class to TensorBoard (audio + spectrogram); 0 = off.
+  c.train.generate_num_samples = 16000  # Length of each of those (at generate.temperature).
   c.train.init_from = ''  # A run's workdir (or step dir): start from its params, fresh optimizer.
 
   c.eval = ml_collections.ConfigDict()
   c.eval.batch_size = 4
   c.eval.crops_per_example = 1  # Random but fixed crops per validation clip.
   c.eval.seed = 1234
+
+  c.generate = ml_collections.ConfigDict()  # launch.py --mode=generate
+  c.generate.checkpoint = ''  # A workdir or step dir; '' = the latest checkpoint of --workdir.
+  c.generate.out_dir = ''  # '' = WORKDIR/generated.
+  c.generate.num_samples = 16000  # Per stream, after the prime.
+  c.generate.temperature = 1.0  # 0 = argmax.
+  c.generate.class_ids = ()  # Conditioned models: the classes to generate; () = every class.
+  c.generate.primes = ()  # Wav files; each class is generated once from each prime (and () = silence).
+  c.generate.prime_silence_threshold = 0.1  # Trimming of primes (seed 000 used 0.1).
+  c.generate.streams_per_class = 1  # Different seeds per (class, prime).
+  c.generate.seed = 0
+  c.generate.batch_size = 16  # Streams generated together.
+  c.generate.chunk_size = 16000  # Samples per scan; memory does not grow with num_samples.
   return c

@@ -29,5 +29,7 @@ def get_config():
   c.train.log_every_steps = 50
   c.train.eval_every_steps = 200
   c.train.checkpoint_every_steps = 200
+  c.train.generate_every_steps = 300  # 0.25 s per class to TensorBoard at steps 300 and 600.
+  c.train.generate_num_samples = 4000
   c.eval.batch_size = 8
   return c

@@ -80,14 +80,37 @@ def test_launch_demo_end_to_end_and_eval(demo_dir, tmp_path):
   assert metrics['step'] == 3 and len(metrics['bits_per_sample_per_class']) >= 6
   assert 0 < metrics['bits_per_sample'] <= 8
 
+  # --mode=generate: every class, from silence and from a prime wav, in chunks.
+  from wavenet_jax import audio
+  prime = str(tmp_path / 'my prime.wav')
+  audio.write_wav(prime, 0.5 * np.sin(np.arange(3000) * 0.07), 44100)  # resampled to 16 kHz
+  gen = subprocess.run(common + ['--mode=generate', '--config.generate.num_samples=300',
+                                 '--config.generate.chunk_size=128', '--config.generate.class_ids=(0,2)',
+                                 f"--config.generate.primes=('{prime}',)", '--config.generate.batch_size=3'],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert gen.returncode == 0, gen.stderr[-3000:]
+  import soundfile
+  names = metrics['bits_per_sample_per_class']
+  first, third = sorted(names)[0], sorted(names)[2]
+  files = sorted(os.listdir(os.path.join(workdir, 'generated')))
+  assert files == sorted([f'{first}_my prime_seed0.png', f'{first}_my prime_seed0.wav',
+                          f'{third}_my prime_seed0.png', f'{third}_my prime_seed0.wav'])
+  wav, rate = soundfile.read(os.path.join(workdir, 'generated', f'{first}_my prime_seed0.wav'))
+  prime_len = len(audio.trim_silence(audio.load(prime, 16000), 0.1))
+  assert rate == 16000 and len(wav) == prime_len + 300
+
 
 def test_resume_equals_straight_run(demo_dir, tmp_path):
   c = tiny.config(demo_dir, steps=3)
+  c.train.generate_every_steps = 6
+  c.train.generate_num_samples = 50
   train.train_and_evaluate(c, str(tmp_path / 'a'))
   c.train.num_train_steps = 6
   train.train_and_evaluate(c, str(tmp_path / 'a'))
   train.train_and_evaluate(c, str(tmp_path / 'b'))
   resumed = tiny.read_scalars(str(tmp_path / 'a'), 'train/loss')
+  tags = tiny.read_tags(str(tmp_path / 'b'))
+  assert {'generated/bell', 'generated/pluck'} <= tags, tags
   straight = tiny.read_scalars(str(tmp_path / 'b'), 'train/loss')
   assert sorted(straight) == [1, 2, 3, 4, 5, 6] and sorted(resumed) == sorted(straight)
   np.testing.assert_allclose([resumed[s] for s in range(1, 7)], [straight[s] for s in range(1, 7)],
@@ -211,3 +234,34 @@ def test_launch_reports_bad_input_in_one_line(demo_dir, tmp_path):
   assert bad.returncode == 2
   assert bad.stderr.strip().splitlines()[-1].startswith('error: data.sample_size=0')
   assert not (tmp_path / 'run').exists()
+
+
+@pytest.fixture(scope='module')
+def trained_workdir(demo_dir, tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp('trained') / 'run')
+  train.train_and_evaluate(tiny.config(demo_dir, steps=1), workdir)
+  return workdir
+
+
+@pytest.mark.parametrize('key,value,needle', [
+    ('num_samples', 0, 'generate.num_samples'),
+    ('temperature', -1.0, 'generate.temperature'),
+    ('class_ids', (99,), 'generate.class_ids'),
+    ('primes', ('/nonexistent/prime.wav',), '/nonexistent/prime.wav'),
+])
+def test_generate_rejects_bad_options_before_compiling(demo_dir, trained_workdir, key, value, needle):
+  from wavenet_jax import generate_files
+  c = tiny.config(demo_dir, steps=1)
+  workdir = trained_workdir
+  c.generate[key] = value
+  with pytest.raises(ValueError) as e:
+    generate_files.generate_files(c, workdir)
+  assert needle in str(e.value) and '\n' not in str(e.value)
+  assert not os.path.exists(os.path.join(workdir, 'generated'))
+
+
+def test_generate_without_checkpoint_says_so(tmp_path):
+  from wavenet_jax import checkpointing, generate_files
+  c = tiny.config('unused')
+  with pytest.raises(checkpointing.CheckpointError, match='no checkpoints'):
+    generate_files.generate_files(c, str(tmp_path))

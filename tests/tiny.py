@@ -39,3 +39,10 @@ def read_scalars(workdir, tag):
         if v.tag == tag:
           values[event.step] = float(tf.make_ndarray(v.tensor)) if v.HasField('tensor') else v.simple_value
   return values
+
+
+def read_tags(workdir):
+  """Every summary tag written to workdir's event files."""
+  import tensorflow as tf
+  return {v.tag for path in glob.glob(os.path.join(workdir, 'events.out.tfevents.*'))
+          for event in tf.compat.v1.train.summary_iterator(path) for v in event.summary.value}

@@ -27,8 +27,8 @@ class Checkpointer:
     self.directory = checkpoint_dir(workdir)
     self._manager = ocp.CheckpointManager(
         self.directory,
-        options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=not read_only,
-                                             read_only=read_only),
+        # read_only only means "never create": orbax's own read_only flag warns on every open.
+        options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=not read_only),
         item_names=('state', 'meta'))
 
   def latest_step(self) -> Optional[int]:

@@ -38,12 +38,17 @@ def step_through(model: WaveNet, params, inputs, gc_ids=None, lc=None, queues=No
   return jnp.moveaxis(logits, 0, 1), queues
 
 
-def sample(keys, logits, temperature):
-  """Per-stream categorical draw at `temperature` (0 = argmax). keys [B], logits [B, Q] -> [B]."""
+def sample(uniform, logits, temperature):
+  """Categorical draw at `temperature` (0 = argmax) by inverse CDF. uniform [B], logits [B, Q] -> [B].
+
+  One uniform per stream and step, drawn before the scan: a Gumbel draw inside it would
+  run threefry over all Q classes every sample, which costs more than the network.
+  """
   if temperature == 0:
     return jnp.argmax(logits, axis=-1).astype(jnp.int32)
-  draw = lambda k, l: jax.random.categorical(k, l / temperature)
-  return jax.vmap(draw)(keys, logits).astype(jnp.int32)
+  cdf = jnp.cumsum(jax.nn.softmax(logits / temperature, axis=-1), axis=-1)
+  below = jnp.sum(cdf < uniform[:, None] * cdf[:, -1:], axis=-1)
+  return jnp.minimum(below, logits.shape[-1] - 1).astype(jnp.int32)
 
 
 def class_to_input(model: WaveNet, classes, mu_law='ibab'):
@@ -56,25 +61,66 @@ def class_to_input(model: WaveNet, classes, mu_law='ibab'):
   return audio.mu_law_decode(classes, q, mu_law, xp=jnp)
 
 
+def silence(model: WaveNet, batch_size: int, mu_law='ibab'):
+  """One sample of silence per stream as network input: the default prime. [B, 1]"""
+  classes = audio.mu_law_encode(jnp.zeros((batch_size, 1)), model.quantization_channels, mu_law, xp=jnp)
+  return class_to_input(model, classes, mu_law)
+
+
+@functools.partial(jax.jit, static_argnames=('model',))
+def prime(model: WaveNet, params, inputs, gc_ids=None):
+  """Prefill: one parallel forward pass over inputs [B, P] -> the carry to sample from."""
+  logits, queues = model.apply(params, inputs, gc_ids, method=WaveNet.prefill)
+  return queues, logits[:, -1]
+
+
 @functools.partial(jax.jit, static_argnames=('model', 'num_samples', 'temperature', 'mu_law'))
-def generate(model: WaveNet, params, keys, num_samples: int, gc_ids=None, temperature=1.0,
-             mu_law='ibab'):
-  """B streams of `num_samples` mu-law classes, [B, num_samples]; keys [B] one per stream.
+def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, gc_ids=None,
+                  temperature=1.0, mu_law='ibab'):
+  """Samples `num_samples` classes per stream from `carry` -> (carry, classes [B, N]).
 
-  Streams start from silence; stream b's draw at step t uses fold_in(keys[b], t), so a
-  stream's samples do not depend on which other streams run beside it.
+  Stream b's draw for sample number t (counted from the end of the prime) uses the
+  uniform of fold_in(keys[b], t): a stream does not depend on the streams beside it, and chunked
+  generation (start = samples so far) draws exactly what one long scan would.
   """
-  b = keys.shape[0]
-  queues = model.init_queues(b)
   gc = None if gc_ids is None else model.apply(params, gc_ids, method=WaveNet.global_condition)
-  silence = audio.mu_law_encode(jnp.zeros((b,)), model.quantization_channels, mu_law, xp=jnp)
-  x0 = class_to_input(model, silence, mu_law)
+  steps = start + jnp.arange(num_samples)
+  draw = lambda k: jax.vmap(lambda t: jax.random.uniform(jax.random.fold_in(k, t)))(steps)
+  uniforms = jax.vmap(draw)(keys).T  # [N, B]
 
-  def body(carry, t):
-    queues, x_t = carry
-    logits, queues = model.apply(params, queues, x_t, gc, None, method=WaveNet.step)
-    classes = sample(jax.vmap(lambda k: jax.random.fold_in(k, t))(keys), logits, temperature)
-    return (queues, class_to_input(model, classes, mu_law)), classes
+  def body(carry, u_t):
+    queues, logits = carry
+    classes = sample(u_t, logits, temperature)
+    logits, queues = model.apply(params, queues, class_to_input(model, classes, mu_law), gc, None,
+                                 method=WaveNet.step)
+    return (queues, logits), classes
 
-  _, classes = jax.lax.scan(body, (queues, x0), jnp.arange(num_samples))
-  return classes.T
+  carry, classes = jax.lax.scan(body, carry, uniforms)
+  return carry, classes.T
+
+
+def generate(model: WaveNet, params, keys, num_samples: int, gc_ids=None, temperature=1.0,
+             mu_law='ibab', prime_inputs=None):
+  """B streams of `num_samples` mu-law classes after a prime, [B, num_samples]; keys [B].
+
+  prime_inputs: [B, P] network inputs (default: one sample of silence per stream).
+  """
+  if prime_inputs is None:
+    prime_inputs = silence(model, keys.shape[0], mu_law)
+  carry = prime(model, params, prime_inputs, gc_ids)
+  _, classes = continue_from(model, params, carry, keys, 0, num_samples, gc_ids, temperature, mu_law)
+  return classes
+
+
+def generate_chunks(model: WaveNet, params, keys, num_samples: int, chunk_size: int, gc_ids=None,
+                    temperature=1.0, mu_law='ibab', prime_inputs=None):
+  """Yields [B, ≤chunk_size] class chunks; memory does not grow with num_samples."""
+  if prime_inputs is None:
+    prime_inputs = silence(model, keys.shape[0], mu_law)
+  carry = prime(model, params, prime_inputs, gc_ids)
+  done = 0
+  while done < num_samples:
+    n = min(chunk_size, num_samples - done)
+    carry, classes = continue_from(model, params, carry, keys, done, n, gc_ids, temperature, mu_law)
+    done += n
+    yield classes

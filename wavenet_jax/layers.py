@@ -10,6 +10,7 @@ zeros, which is exactly a generation queue that starts zero-filled.
 from typing import Optional
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 Array = jnp.ndarray
@@ -130,21 +131,20 @@ class Dense(nn.Module):
 
 
 # --------------------------------------------------------------- generation queues
-# A layer with filter k and dilation d needs its inputs at t - d, ..., t - (k-1)·d: a ring
-# buffer of the last (k-1)·d inputs, slot s holding time s (mod size). Reading k-1 slots
-# and writing one per step is O(1) in d, where shifting a queue would be O(d).
+# A layer with filter k and dilation d reads its inputs at t, t - d, ..., t - (k-1)·d: a
+# ring buffer of the last (k-1)·d + 1 inputs, slot s holding time s (mod size). Each step
+# writes x_t first and then reads all k taps from the updated ring: the old ring then has
+# no reader besides the write, so XLA updates it in place instead of copying every queue
+# every sample (which made batched generation memory-bound). O(1) in d per step.
 
 def queue_size(filter_width, dilation):
-  return max((filter_width - 1) * dilation, 1)
+  return (filter_width - 1) * dilation + 1
 
 
-def queue_taps(queue, t, x_t, filter_width, dilation):
-  """[B, M, C] ring, step t, x_t [B, C] -> taps [B, k, C] (oldest first)."""
+def queue_step(queue, t, x_t, filter_width, dilation):
+  """Ring [B, M, ...], step t, x_t [B, ...] -> (taps [B, k, ...] oldest first, ring)."""
   size = queue.shape[1]
-  lags = jnp.arange(filter_width - 1, 0, -1) * dilation  # (k-1)·d, ..., d
-  past = jnp.take(queue, (t - lags) % size, axis=1)
-  return jnp.concatenate([past, x_t[:, None]], axis=1)
-
-
-def queue_push(queue, t, x_t):
-  return queue.at[:, t % queue.shape[1]].set(x_t)
+  start = (0, t % size) + (0,) * (queue.ndim - 2)
+  queue = jax.lax.dynamic_update_slice(queue, x_t[:, None].astype(queue.dtype), start)
+  lags = jnp.arange(filter_width - 1, -1, -1) * dilation  # (k-1)·d, ..., d, 0
+  return jnp.take(queue, (t - lags) % size, axis=1), queue

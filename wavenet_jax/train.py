@@ -19,7 +19,7 @@ import numpy as np
 import optax
 from clu import metric_writers
 
-from wavenet_jax import audio, checkpointing, config_checks, input_pipeline, sharding
+from wavenet_jax import audio, checkpointing, config_checks, generate, input_pipeline, plots, sharding
 from wavenet_jax.wavenet import WaveNet
 
 
@@ -330,6 +330,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
           eval_metrics = run.evaluate(eval_step, eval_params(state), config.data.eval_split)
           _write_eval(writer, step, eval_metrics)
           print(f'eval step {step}: {_format_eval(eval_metrics)}', flush=True)
+        if t.generate_every_steps and (step % t.generate_every_steps == 0 or step == t.num_train_steps):
+          _write_generations(writer, step, run, eval_params(state), config)
         if due_ckpt or stop.received:
           save(state, step)
   if stop.received:
@@ -347,6 +349,22 @@ def train_and_evaluate(config, workdir: str) -> dict:
   ckpt.close()
   writer.flush()
   return eval_metrics
+
+
+def _write_generations(writer, step, run, params, config):
+  """A short generation per class (at most 16) as TensorBoard audio and spectrogram images."""
+  model, q, kind = run.model, config.model.quantization_channels, config.model.mu_law
+  ids = list(range(min(len(run.class_names), 16))) if model.gc_cardinality else [None]
+  keys = jnp.stack([jax.random.key(config.generate.seed + i) for i in range(len(ids))])
+  gc = jnp.asarray(ids, jnp.int32) if model.gc_cardinality else None
+  classes = generate.generate(model, jax.device_get(params), keys, config.train.generate_num_samples,
+                              gc, config.generate.temperature, kind)
+  wavs = audio.mu_law_decode(np.asarray(classes), q, kind)  # [B, T]
+  names = [run.class_names[i] if i is not None else 'unconditioned' for i in ids]
+  rate = config.data.sample_rate
+  writer.write_audios(step, {f'generated/{n}': w[None, :, None] for n, w in zip(names, wavs)}, sample_rate=rate)
+  writer.write_images(step, {f'generated/{n}': plots.spectrogram_image(w, rate, n)[None]
+                             for n, w in zip(names, wavs)})
 
 
 def _params_from(path, like, mesh):

@@ -115,17 +115,32 @@ class WaveNet(nn.Module):
     inputs: [B, T] int class ids (one-hot input) or float samples (scalar input).
     gc_ids: [B] int, lc: [B, T, Lc] float. Returns [B, T or num_outputs, Q].
     """
+    return self._forward(inputs, gc_ids, lc, num_outputs)[0]
+
+  def prefill(self, inputs, gc_ids=None, lc=None):
+    """One parallel pass over a prime: (logits [B, T, Q], queues as if stepped through it)."""
+    logits, layer_inputs = self._forward(inputs, gc_ids, lc, None, keep_layer_inputs=True)
+    t = inputs.shape[1]
+    empty = self.init_queues(inputs.shape[0])
+    first = inputs[..., None] if self.scalar_input else inputs
+    queues = {'t': jnp.asarray(t, jnp.int32), 'input': _fill_ring(empty['input'], first),
+              'blocks': tuple(_fill_ring(q, h) for q, h in zip(empty['blocks'], layer_inputs))}
+    return logits, queues
+
+  def _forward(self, inputs, gc_ids, lc, num_outputs, keep_layer_inputs=False):
     self._check_lc(lc)
     t = inputs.shape[1]
     n = t if num_outputs is None else num_outputs
     x = self.causal(inputs[..., None] if self.scalar_input else inputs)  # [B, T, R]
     gc = self.global_condition(gc_ids)
-    zs = []
+    zs, layer_inputs = [], []
     for i, block in enumerate(self.blocks):
+      if keep_layer_inputs:
+        layer_inputs.append(x)
       z, x = block(x, self._layer_condition(i, gc, lc))
       zs.append(z[:, t - n:])  # only positions that reach the loss feed the skip path.
     z = jnp.concatenate(zs, axis=-1)  # [B, n, L·D]
-    return self.skips_to_logits(z, None if lc is None else lc[:, t - n:])
+    return self.skips_to_logits(z, None if lc is None else lc[:, t - n:]), layer_inputs
 
   # ------------------------------------------------------------ one step at a time
 
@@ -149,15 +164,24 @@ class WaveNet(nn.Module):
     t = queues['t']
     k0 = self.initial_filter_width if self.scalar_input else self.filter_width
     x_t = x_t[:, None] if self.scalar_input else x_t
-    taps = layers.queue_taps(queues['input'], t, x_t, k0, 1)
+    taps, first = layers.queue_step(queues['input'], t, x_t, k0, 1)
     h = self.causal.step(taps)  # [B, R]
     new_blocks, zs = [], []
     for i, (block, queue) in enumerate(zip(self.blocks, queues['blocks'])):
       cond = self._layer_condition(i, gc, lc_t, per_step=True)
-      taps = layers.queue_taps(queue, t, h, self.filter_width, self.dilations[i])
-      new_blocks.append(layers.queue_push(queue, t, h))
+      taps, queue = layers.queue_step(queue, t, h, self.filter_width, self.dilations[i])
+      new_blocks.append(queue)
       z, h = block.step(taps, cond)
       zs.append(z)
     logits = self.skips_to_logits(jnp.concatenate(zs, axis=-1), lc_t)
-    new = {'t': t + 1, 'input': layers.queue_push(queues['input'], t, x_t), 'blocks': tuple(new_blocks)}
-    return logits, new
+    return logits, {'t': t + 1, 'input': first, 'blocks': tuple(new_blocks)}
+
+
+def _fill_ring(empty, history):
+  """The ring buffer `empty` ([B, M, ...]) holding the last M entries of history [B, T, ...].
+
+  Slot s holds time τ ≡ s (mod M); times before 0 keep the empty queue's fill value.
+  """
+  m, t = empty.shape[1], history.shape[1]
+  padded = jnp.concatenate([empty, history.astype(empty.dtype)], axis=1)[:, -m:]  # times t-M .. t-1
+  return jnp.roll(padded, t % m, axis=1)

@@ -1,0 +1,128 @@
+"""`launch.py --mode=generate`: a checkpoint -> one wav and one spectrogram PNG per stream.
+
+Streams = classes (every class of a conditioned model, or the configured ids) x primes
+(none = a sample of silence) x streams_per_class seeds, generated `batch_size` at a time in
+chunks, each chunk appended to its wav as it arrives. Everything a user can get wrong is
+checked before anything compiles.
+"""
+import dataclasses
+import os
+import sys
+import time
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from wavenet_jax import audio, checkpointing, config_checks, generate, plots
+from wavenet_jax.wavenet import WaveNet
+
+
+@dataclasses.dataclass
+class Stream:
+  name: str
+  class_id: Optional[int]
+  prime: Optional[np.ndarray]  # mu-law classes of the trimmed prime, [P]
+  seed: int
+
+
+def check_options(g) -> None:
+  if not isinstance(g.num_samples, int) or g.num_samples <= 0:
+    raise config_checks.ConfigError(f'generate.num_samples={g.num_samples!r}: must be an integer >= 1')
+  if g.temperature < 0:
+    raise config_checks.ConfigError(f'generate.temperature={g.temperature!r}: must be >= 0')
+  for key in ('batch_size', 'chunk_size', 'streams_per_class'):
+    if not isinstance(g[key], int) or g[key] < 1:
+      raise config_checks.ConfigError(f'generate.{key}={g[key]!r}: must be an integer >= 1')
+
+
+def load_model(path):
+  """(model, params, meta) of the checkpoint at a workdir or step dir; EMA params if kept."""
+  state, meta = checkpointing.load(path)
+  model_config = ml_collections.ConfigDict(meta['model'])
+  model_config.gc_cardinality = meta['gc_cardinality']
+  params = state.get('ema_params') or state['params']
+  return WaveNet.from_config(model_config), params, meta
+
+
+def plan_streams(g, model, meta):
+  names = meta['class_names']
+  if model.gc_cardinality:
+    ids = list(g.class_ids) or list(range(len(names)))
+    for i in ids:
+      if not isinstance(i, int) or not 0 <= i < model.gc_cardinality:
+        raise config_checks.ConfigError(f'generate.class_ids: {i!r} is not a class id of this model '
+                                        f'(0..{model.gc_cardinality - 1})')
+  elif g.class_ids:
+    raise config_checks.ConfigError('generate.class_ids: this model is not class conditioned')
+  else:
+    ids = [None]
+  primes = [(None, None)]
+  if g.primes:
+    primes = []
+    for path in g.primes:
+      wav = audio.trim_silence(audio.load(path, meta['sample_rate']), g.prime_silence_threshold)
+      if wav.size == 0:
+        raise audio.AudioError(f'{path}: silent after trimming at {g.prime_silence_threshold}')
+      q = audio.mu_law_encode(wav, model.quantization_channels, meta['model']['mu_law'])
+      primes.append((os.path.splitext(os.path.basename(path))[0], q))
+  streams = []
+  for i in ids:
+    label = 'unconditioned' if i is None else (names[i] if i < len(names) else f'class{i}')
+    for prime_name, q in primes:
+      for s in range(g.streams_per_class):
+        seed = g.seed + s
+        name = label + (f'_{prime_name}' if prime_name else '') + f'_seed{seed}'
+        streams.append(Stream(name, i, q, seed))
+  return streams
+
+
+def _prime_inputs(model, streams, mu_law):
+  """Streams' primes left-padded with silence to one length -> network inputs [B, P]."""
+  silent = int(audio.mu_law_encode(np.zeros(1), model.quantization_channels, mu_law)[0])
+  primes = [s.prime if s.prime is not None else np.array([silent]) for s in streams]
+  length = max(len(p) for p in primes)
+  classes = np.stack([np.concatenate([np.full(length - len(p), silent), p]) for p in primes])
+  return generate.class_to_input(model, jnp.asarray(classes, jnp.int32), mu_law)
+
+
+def generate_files(config, workdir: str):
+  g = config.generate
+  check_options(g)
+  workdir = config_checks.check_workdir(workdir)
+  model, params, meta = load_model(g.checkpoint or workdir)
+  streams = plan_streams(g, model, meta)
+  mu_law, rate, q = meta['model']['mu_law'], meta['sample_rate'], model.quantization_channels
+  out_dir = g.out_dir or os.path.join(workdir, 'generated')
+  os.makedirs(out_dir, exist_ok=True)
+  import soundfile
+  written = []
+  for b in range(0, len(streams), g.batch_size):
+    batch = streams[b:b + g.batch_size]
+    keys = jnp.stack([jax.random.key(s.seed) for s in batch])
+    gc = jnp.asarray([s.class_id for s in batch], jnp.int32) if model.gc_cardinality else None
+    paths = [os.path.join(out_dir, s.name + '.wav') for s in batch]
+    files = [soundfile.SoundFile(p + '.tmp', 'w', rate, 1, 'PCM_16', format='WAV') for p in paths]
+    for f, s in zip(files, batch):  # the output holds the prime, then the continuation.
+      if s.prime is not None:
+        f.write(audio.mu_law_decode(s.prime, q, mu_law))
+    start, done = time.time(), 0
+    for chunk in generate.generate_chunks(model, params, keys, g.num_samples, g.chunk_size, gc,
+                                          g.temperature, mu_law, _prime_inputs(model, batch, mu_law)):
+      samples = audio.mu_law_decode(np.asarray(chunk), q, mu_law)  # [B, n]
+      for f, x in zip(files, samples):
+        f.write(x)
+      done += chunk.shape[1]
+      rate_now = done * len(batch) / max(time.time() - start, 1e-9)
+      print(f'\rstreams {b + 1}-{b + len(batch)}/{len(streams)}: {done}/{g.num_samples} samples, '
+            f'{rate_now:,.0f} samples/s', end='', file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    for f, path, s in zip(files, paths, batch):
+      f.close()
+      os.replace(path + '.tmp', path)
+      plots.save_spectrogram(path[:-4] + '.png', soundfile.read(path, dtype='float32')[0], rate, s.name)
+      written.append(path)
+  print(f'wrote {len(written)} wav files (+ spectrogram PNGs) to {out_dir}', flush=True)
+  return written
