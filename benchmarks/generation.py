@@ -6,7 +6,6 @@ Prints a table (what, config, value, goal). Reference points on a 2-core CPU of 
 development machine's kind: ibab's queue generator ≈ 530 samples/s, r9y9 ≈ 300.
 """
 import argparse
-import json
 import os
 import resource
 import sys
@@ -18,6 +17,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
+from benchmarks import table  # noqa: E402
 from wavenet_jax import generate  # noqa: E402
 from wavenet_jax.wavenet import WaveNet  # noqa: E402
 
@@ -70,13 +70,7 @@ def main():
   }
   goals = {'single_stream_samples_per_s': '>= 16,000', f'batch{args.batch}_samples_per_s': '>= 60,000'}
   cfg = f'ibab default, f32, {jax.device_count()}x {jax.devices()[0].platform}'
-  rows = [('what', 'config', 'value', 'goal')] + [(k, cfg, str(v), goals.get(k, '')) for k, v in figures.items()]
-  widths = [max(len(r[i]) for r in rows) for i in range(4)]
-  for r in rows:
-    print('  '.join(c.ljust(w) for c, w in zip(r, widths)))
-  if args.json:
-    with open(args.json, 'w') as f:
-      json.dump(figures, f, indent=2)
+  table.report(figures, cfg, goals, args.json)
 
 
 if __name__ == '__main__':

@@ -76,6 +76,8 @@ def get_config():
   c.generate.out_dir = ''  # '' = WORKDIR/generated.
   c.generate.num_samples = 16000  # Per stream, after the prime.
   c.generate.temperature = 1.0  # 0 = argmax.
+  c.generate.top_k = 0  # Sample among the k likeliest classes; 0 = all.
+  c.generate.top_p = 1.0  # Nucleus: the likeliest classes holding this much probability; 1 = all.
   c.generate.class_ids = ()  # Conditioned models: the classes to generate; () = every class.
   c.generate.primes = ()  # Wav files; each class is generated once from each prime (and () = silence).
   c.generate.prime_silence_threshold = 0.1  # Trimming of primes (seed 000 used 0.1).

@@ -112,3 +112,31 @@ def test_primed_chunked_generation_equals_one_scan():
   out = generate.generate(m, params, keys, 12, gc, temperature=0.0, prime_inputs=x[:, :30])
   seq = jnp.concatenate([x[:, :30], out[:, :-1]], 1)
   np.testing.assert_array_equal(np.asarray(out), np.asarray(jnp.argmax(m.apply(params, seq, gc)[:, 29:], -1)))
+
+
+def test_sampling_follows_the_renormalised_distribution():
+  """Empirical frequencies of `sample` vs probabilities computed in float64 numpy."""
+  rng = np.random.default_rng(0)
+  logits = rng.normal(size=(1, 12)) * 2
+  u = jnp.asarray(rng.uniform(size=20000), jnp.float32)
+  draw = jax.jit(jax.vmap(lambda u, t, k, p: generate.sample(u[None], jnp.asarray(logits, jnp.float32), t, k, p)[0],
+                          in_axes=(0, None, None, None)), static_argnums=(1, 2, 3))
+
+  def expected(temperature, top_k, top_p):
+    z = logits[0] / temperature
+    order = np.argsort(-z)
+    p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    keep = np.zeros(12, bool)
+    keep[order[:top_k or 12]] = True
+    p = np.where(keep, p, 0.0) / np.where(keep, p, 0.0).sum()  # top-k first, then the nucleus of what is left.
+    mass = np.cumsum(p[order]) - p[order]
+    keep[order[mass >= top_p]] = False
+    q = np.where(keep, p, 0.0)
+    return q / q.sum()
+
+  for t, k, p in [(1.0, 0, 1.0), (0.7, 0, 1.0), (1.0, 3, 1.0), (1.0, 0, 0.6), (1.5, 5, 0.8)]:
+    counts = np.bincount(np.asarray(draw(u, t, k, p)), minlength=12) / u.shape[0]
+    want = expected(t, k, p)
+    assert np.all(counts[want == 0] == 0), (t, k, p)
+    np.testing.assert_allclose(counts, want, atol=0.015)
+  assert int(draw(u, 1.0, 1, 1.0)[0]) == int(np.argmax(logits))  # top_k=1 is argmax.

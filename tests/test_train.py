@@ -246,6 +246,7 @@ def trained_workdir(demo_dir, tmp_path_factory):
 @pytest.mark.parametrize('key,value,needle', [
     ('num_samples', 0, 'generate.num_samples'),
     ('temperature', -1.0, 'generate.temperature'),
+    ('top_p', 0.0, 'generate.top_p'),
     ('class_ids', (99,), 'generate.class_ids'),
     ('primes', ('/nonexistent/prime.wav',), '/nonexistent/prime.wav'),
 ])

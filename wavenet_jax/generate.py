@@ -38,15 +38,27 @@ def step_through(model: WaveNet, params, inputs, gc_ids=None, lc=None, queues=No
   return jnp.moveaxis(logits, 0, 1), queues
 
 
-def sample(uniform, logits, temperature):
-  """Categorical draw at `temperature` (0 = argmax) by inverse CDF. uniform [B], logits [B, Q] -> [B].
+def sample(uniform, logits, temperature, top_k=0, top_p=1.0):
+  """Categorical draw by inverse CDF. uniform [B], logits [B, Q] -> [B].
 
+  temperature 0 = argmax; top_k > 0 keeps the k likeliest classes; top_p < 1 keeps the
+  smallest set of likeliest classes whose probability reaches top_p (nucleus).
   One uniform per stream and step, drawn before the scan: a Gumbel draw inside it would
   run threefry over all Q classes every sample, which costs more than the network.
   """
   if temperature == 0:
     return jnp.argmax(logits, axis=-1).astype(jnp.int32)
-  cdf = jnp.cumsum(jax.nn.softmax(logits / temperature, axis=-1), axis=-1)
+  logits = logits / temperature
+  if top_k:
+    kth = jax.lax.top_k(logits, top_k)[0][:, -1:]
+    logits = jnp.where(logits < kth, -jnp.inf, logits)
+  if top_p < 1.0:
+    ordered = jnp.sort(logits, axis=-1)[:, ::-1]  # [B, Q] descending
+    before = jnp.cumsum(jax.nn.softmax(ordered, axis=-1), axis=-1) - jax.nn.softmax(ordered, axis=-1)
+    # The last kept class is the one whose preceding mass is still below top_p.
+    threshold = jnp.min(jnp.where(before < top_p, ordered, jnp.inf), axis=-1, keepdims=True)
+    logits = jnp.where(logits < threshold, -jnp.inf, logits)
+  cdf = jnp.cumsum(jax.nn.softmax(logits, axis=-1), axis=-1)
   below = jnp.sum(cdf < uniform[:, None] * cdf[:, -1:], axis=-1)
   return jnp.minimum(below, logits.shape[-1] - 1).astype(jnp.int32)
 
@@ -74,9 +86,10 @@ def prime(model: WaveNet, params, inputs, gc_ids=None):
   return queues, logits[:, -1]
 
 
-@functools.partial(jax.jit, static_argnames=('model', 'num_samples', 'temperature', 'mu_law'))
+@functools.partial(jax.jit, static_argnames=('model', 'num_samples', 'temperature', 'mu_law',
+                                             'top_k', 'top_p'))
 def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, gc_ids=None,
-                  temperature=1.0, mu_law='ibab'):
+                  temperature=1.0, mu_law='ibab', top_k=0, top_p=1.0):
   """Samples `num_samples` classes per stream from `carry` -> (carry, classes [B, N]).
 
   Stream b's draw for sample number t (counted from the end of the prime) uses the
@@ -90,7 +103,7 @@ def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, 
 
   def body(carry, u_t):
     queues, logits = carry
-    classes = sample(u_t, logits, temperature)
+    classes = sample(u_t, logits, temperature, top_k, top_p)
     logits, queues = model.apply(params, queues, class_to_input(model, classes, mu_law), gc, None,
                                  method=WaveNet.step)
     return (queues, logits), classes
@@ -100,7 +113,7 @@ def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, 
 
 
 def generate(model: WaveNet, params, keys, num_samples: int, gc_ids=None, temperature=1.0,
-             mu_law='ibab', prime_inputs=None):
+             mu_law='ibab', prime_inputs=None, top_k=0, top_p=1.0):
   """B streams of `num_samples` mu-law classes after a prime, [B, num_samples]; keys [B].
 
   prime_inputs: [B, P] network inputs (default: one sample of silence per stream).
@@ -108,12 +121,13 @@ def generate(model: WaveNet, params, keys, num_samples: int, gc_ids=None, temper
   if prime_inputs is None:
     prime_inputs = silence(model, keys.shape[0], mu_law)
   carry = prime(model, params, prime_inputs, gc_ids)
-  _, classes = continue_from(model, params, carry, keys, 0, num_samples, gc_ids, temperature, mu_law)
+  _, classes = continue_from(model, params, carry, keys, 0, num_samples, gc_ids, temperature, mu_law,
+                             top_k, top_p)
   return classes
 
 
 def generate_chunks(model: WaveNet, params, keys, num_samples: int, chunk_size: int, gc_ids=None,
-                    temperature=1.0, mu_law='ibab', prime_inputs=None):
+                    temperature=1.0, mu_law='ibab', prime_inputs=None, top_k=0, top_p=1.0):
   """Yields [B, ≤chunk_size] class chunks; memory does not grow with num_samples."""
   if prime_inputs is None:
     prime_inputs = silence(model, keys.shape[0], mu_law)
@@ -121,6 +135,7 @@ def generate_chunks(model: WaveNet, params, keys, num_samples: int, chunk_size: 
   done = 0
   while done < num_samples:
     n = min(chunk_size, num_samples - done)
-    carry, classes = continue_from(model, params, carry, keys, done, n, gc_ids, temperature, mu_law)
+    carry, classes = continue_from(model, params, carry, keys, done, n, gc_ids, temperature, mu_law,
+                                   top_k, top_p)
     done += n
     yield classes

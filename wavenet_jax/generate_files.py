@@ -33,6 +33,10 @@ def check_options(g) -> None:
     raise config_checks.ConfigError(f'generate.num_samples={g.num_samples!r}: must be an integer >= 1')
   if g.temperature < 0:
     raise config_checks.ConfigError(f'generate.temperature={g.temperature!r}: must be >= 0')
+  if not isinstance(g.top_k, int) or g.top_k < 0:
+    raise config_checks.ConfigError(f'generate.top_k={g.top_k!r}: must be an integer >= 0 (0 = off)')
+  if not 0 < g.top_p <= 1:
+    raise config_checks.ConfigError(f'generate.top_p={g.top_p!r}: must be in (0, 1] (1 = off)')
   for key in ('batch_size', 'chunk_size', 'streams_per_class'):
     if not isinstance(g[key], int) or g[key] < 1:
       raise config_checks.ConfigError(f'generate.{key}={g[key]!r}: must be an integer >= 1')
@@ -110,7 +114,8 @@ def generate_files(config, workdir: str):
         f.write(audio.mu_law_decode(s.prime, q, mu_law))
     start, done = time.time(), 0
     for chunk in generate.generate_chunks(model, params, keys, g.num_samples, g.chunk_size, gc,
-                                          g.temperature, mu_law, _prime_inputs(model, batch, mu_law)):
+                                          g.temperature, mu_law, _prime_inputs(model, batch, mu_law),
+                                          g.top_k, g.top_p):
       samples = audio.mu_law_decode(np.asarray(chunk), q, mu_law)  # [B, n]
       for f, x in zip(files, samples):
         f.write(x)
