@@ -4,8 +4,12 @@ A relaunch with the same --workdir resumes from its latest checkpoint.
 """
 import sys
 
-from absl import app, flags, logging
-from ml_collections import config_flags
+from wavenet_jax import xla_cpu
+
+xla_cpu.configure()  # before anything imports jax.
+
+from absl import app, flags, logging  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Checkpoints, TensorBoard logs and outputs go here.')

@@ -12,6 +12,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from wavenet_jax import xla_cpu  # noqa: E402
+
+xla_cpu.configure()  # before jax starts: the CPU settings launch.py uses.
+
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
