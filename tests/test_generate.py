@@ -98,7 +98,14 @@ def test_prefill_then_step_equals_stepping_through_the_prime(seed):
   for a, b in zip(jax.tree_util.tree_leaves(queues), jax.tree_util.tree_leaves(queues_s)):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
   rest, _ = generate.step_through(m, params, x[:, p:], gc, None if lc is None else lc[:, p:], queues=queues)
-  assert float(jnp.max(jnp.abs(rest - m.apply(params, x, gc, lc)[:, p:]))) <= 1e-4
+  full = m.apply(params, x, gc, lc)
+  assert float(jnp.max(jnp.abs(rest - full[:, p:]))) <= 1e-4
+  # The public one-sample API from the prefilled queues, and from empty ones.
+  one, _ = generate.step(m, params, queues, x[:, p], gc, None if lc is None else lc[:, p])
+  assert float(jnp.max(jnp.abs(one - full[:, p]))) <= 1e-4
+  first, _ = generate.step(m, params, generate.init_queues(m, x.shape[0]), x[:, 0], gc,
+                           None if lc is None else lc[:, 0])
+  assert float(jnp.max(jnp.abs(first - full[:, 0]))) <= 1e-4
 
 
 def test_primed_chunked_generation_equals_one_scan():

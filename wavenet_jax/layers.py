@@ -7,13 +7,9 @@ Both go through `_from_taps`, so the two paths cannot drift apart. A tap j of a
 dilated causal conv at time t reads x[t - (k-1-j)·d]; positions before the start read
 zeros, which is exactly a generation queue that starts zero-filled.
 """
-from typing import Optional
-
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-
-Array = jnp.ndarray
 
 glorot = nn.initializers.glorot_uniform()  # ibab initialises every kernel with Xavier.
 zeros = nn.initializers.zeros

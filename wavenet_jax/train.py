@@ -244,7 +244,7 @@ def _format_eval(metrics):
 
 
 def _write_eval(writer, step, metrics):
-  scalars = {f"eval/bits_per_sample": metrics['bits_per_sample']}
+  scalars = {"eval/bits_per_sample": metrics["bits_per_sample"]}
   scalars.update({f'eval/bits_per_sample/{k}': v for k, v in metrics['bits_per_sample_per_class'].items()})
   writer.write_scalars(step, scalars)
 
