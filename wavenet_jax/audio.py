@@ -60,6 +60,12 @@ def mu_law_decode(classes, channels=256, kind='ibab', xp=np):
   return xp.asarray(xp.where(q == 0, xp.zeros_like(out), out), dtype=xp.float32)
 
 
+def nsynth_scalar(classes, channels=256, xp=np):
+  """NSynth's scalar network input: its 8-bit mu-law value scaled to [-1, 1)."""
+  half = channels // 2
+  return (classes - half).astype(xp.float32) / half
+
+
 def silence_bounds(audio, threshold, frame_length=2048, hop_length=512):
   """[start, end) of `audio` once leading and trailing silence are cut (ibab's rule).
 

@@ -8,6 +8,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from wavenet_jax import audio
 from wavenet_jax.wavenet import WaveNet
@@ -69,13 +70,17 @@ def class_to_input(model: WaveNet, classes, mu_law='ibab'):
     return classes
   q = model.quantization_channels
   if mu_law == 'nsynth':
-    return (classes - q // 2).astype(jnp.float32) / (q // 2)
+    return audio.nsynth_scalar(classes, q, xp=jnp)
   return audio.mu_law_decode(classes, q, mu_law, xp=jnp)
+
+
+def silence_class(model: WaveNet, mu_law='ibab') -> int:
+  return int(audio.mu_law_encode(np.zeros(1), model.quantization_channels, mu_law)[0])
 
 
 def silence(model: WaveNet, batch_size: int, mu_law='ibab'):
   """One sample of silence per stream as network input: the default prime. [B, 1]"""
-  classes = audio.mu_law_encode(jnp.zeros((batch_size, 1)), model.quantization_channels, mu_law, xp=jnp)
+  classes = jnp.full((batch_size, 1), silence_class(model, mu_law), jnp.int32)
   return class_to_input(model, classes, mu_law)
 
 
@@ -118,12 +123,9 @@ def generate(model: WaveNet, params, keys, num_samples: int, gc_ids=None, temper
 
   prime_inputs: [B, P] network inputs (default: one sample of silence per stream).
   """
-  if prime_inputs is None:
-    prime_inputs = silence(model, keys.shape[0], mu_law)
-  carry = prime(model, params, prime_inputs, gc_ids)
-  _, classes = continue_from(model, params, carry, keys, 0, num_samples, gc_ids, temperature, mu_law,
-                             top_k, top_p)
-  return classes
+  chunks = generate_chunks(model, params, keys, num_samples, num_samples, gc_ids, temperature, mu_law,
+                           prime_inputs, top_k, top_p)
+  return next(chunks)
 
 
 def generate_chunks(model: WaveNet, params, keys, num_samples: int, chunk_size: int, gc_ids=None,

@@ -85,7 +85,7 @@ def plan_streams(g, model, meta):
 
 def _prime_inputs(model, streams, mu_law):
   """Streams' primes left-padded with silence to one length -> network inputs [B, P]."""
-  silent = int(audio.mu_law_encode(np.zeros(1), model.quantization_channels, mu_law)[0])
+  silent = generate.silence_class(model, mu_law)
   primes = [s.prime if s.prime is not None else np.array([silent]) for s in streams]
   length = max(len(p) for p in primes)
   classes = np.stack([np.concatenate([np.full(length - len(p), silent), p]) for p in primes])

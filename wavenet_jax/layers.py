@@ -124,8 +124,6 @@ class Dense(nn.Module):
     return y
 
 
-
-
 # --------------------------------------------------------------- generation queues
 # A layer with filter k and dilation d reads its inputs at t, t - d, ..., t - (k-1)·d: a
 # ring buffer of the last (k-1)·d + 1 inputs, slot s holding time s (mod size). Each step

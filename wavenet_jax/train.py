@@ -88,7 +88,7 @@ def model_inputs(model_config, crop):
   if not model_config.scalar_input:
     return classes, classes
   if kind == 'nsynth':  # NSynth feeds its 8-bit mu-law value scaled to [-1, 1).
-    return (classes - q // 2).astype(jnp.float32) / (q // 2), classes
+    return audio.nsynth_scalar(classes, q, xp=jnp), classes
   return crop, classes  # ibab feeds the raw samples.
 
 

@@ -51,6 +51,11 @@ class WaveNet(nn.Module):
         gc_channels=model.gc_channels, lc_channels=model.lc_channels)
 
   @property
+  def input_filter_width(self) -> int:
+    """Taps of the first (causal) conv: initial_filter_width for scalar input."""
+    return self.initial_filter_width if self.scalar_input else self.filter_width
+
+  @property
   def receptive_field(self) -> int:
     return receptive_field(self.filter_width, self.dilations, self.scalar_input,
                            self.initial_filter_width)
@@ -146,7 +151,7 @@ class WaveNet(nn.Module):
 
   def init_queues(self, batch_size):
     """Zero state = the zero padding the full forward pass sees before t = 0."""
-    k0 = self.initial_filter_width if self.scalar_input else self.filter_width
+    k0 = self.input_filter_width
     if self.scalar_input:
       first = jnp.zeros((batch_size, layers.queue_size(k0, 1), 1), jnp.float32)
     else:  # the sentinel id `quantization_channels` reads as "before the start" (zero row).
@@ -162,9 +167,8 @@ class WaveNet(nn.Module):
     """
     self._check_lc(lc_t)
     t = queues['t']
-    k0 = self.initial_filter_width if self.scalar_input else self.filter_width
     x_t = x_t[:, None] if self.scalar_input else x_t
-    taps, first = layers.queue_step(queues['input'], t, x_t, k0, 1)
+    taps, first = layers.queue_step(queues['input'], t, x_t, self.input_filter_width, 1)
     h = self.causal.step(taps)  # [B, R]
     new_blocks, zs = [], []
     for i, (block, queue) in enumerate(zip(self.blocks, queues['blocks'])):
