@@ -19,8 +19,16 @@ def get_config():
   c.seed = 0  # Parameters, data order, crops and dropout-free sampling all derive from it.
 
   c.data = ml_collections.ConfigDict()
-  c.data.corpus = 'demo'  # demo | folder | gtzan | vctk: how a raw `source` tree is prepared.
+  c.data.corpus = 'demo'  # demo | folder | gtzan | vctk | librispeech | esc50 | nsynth: how a raw `source` is prepared.
   c.data.source = ''  # A prepared TFDS dir, or a raw tree prepared once into cache_dir; '' = demo.
+  c.data.options = ()  # Options of data/prepare.py for a raw source, as 'key=value' strings ('mic=2').
+  c.data.include = ()  # Classes of data.source to keep; () = all.
+  c.data.exclude = ()  # Classes of data.source to leave out.
+  c.data.rename = ()  # 'old=new' strings relabelling classes of data.source (several olds may share a new).
+  # More sources mixed into the same run: dicts with `source`, `corpus` and optionally `options`,
+  # `include`, `exclude`, `rename`, `train_split`, `eval_split` (e.g. configs/transfer_speaker_to_blues.py).
+  c.data.mix = ()
+  c.data.class_names_from = ''  # A run (workdir or step dir) whose class order comes first: transfer keeps embedding rows.
   c.data.cache_dir = '~/.cache/wavenet_jax'  # Where raw trees and the demo are prepared.
   c.data.sample_rate = 16000  # Hz; raw trees are resampled to it when prepared.
   c.data.pattern = ''  # corpus=folder: regex whose group 1 is the class, '' = the parent folder.
@@ -30,6 +38,13 @@ def get_config():
   c.data.silence_threshold = 0.3  # Frame RMS below it is leading/trailing silence (ibab); 0 = keep all.
   c.data.sample_size = 100_000  # Predicted samples per crop; each crop adds a receptive field of context.
   c.data.shuffle_buffer = 64  # Records shuffled together (on top of a per-epoch shard order).
+  c.data.augment = ml_collections.ConfigDict()  # Noise added to crops (seed 004); see wavenet_jax/augment.py.
+  c.data.augment.mode = 'none'  # none | additive | multiplicative | both.
+  c.data.augment.noise = 'gaussian'  # gaussian | laplacian | gmm (a zero-mean Gaussian mixture).
+  c.data.augment.snr_db = (10.0, 30.0)  # Each crop's SNR is drawn uniformly from this range.
+  c.data.augment.gmm_weights = (0.9, 0.1)  # gmm: component weights (sum to 1) ...
+  c.data.augment.gmm_stds = (1.0, 5.0)  # ... and relative standard deviations (impulsive tails).
+  c.data.augment.splits = ('train',)  # Splits it applies to.
 
   c.model = ml_collections.ConfigDict()
   c.model.filter_width = 2  # Taps of every dilated conv.

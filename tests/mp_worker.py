@@ -3,7 +3,7 @@
     python tests/mp_worker.py DATA_DIR WORKDIR OUT.npz [COORDINATOR NUM_PROCESSES PROCESS_ID]
 
 Trains a tiny config for 2 steps, then writes this process's view: its params, how the
-global batch was split over devices, and the device/process counts.
+global batch was split over devices, the records it reads, and the device/process counts.
 """
 import os
 import sys
@@ -27,7 +27,7 @@ def main(data_dir, workdir, out):
   config = tiny.config(data_dir, batch_size=2 * jax.device_count(), steps=2)
   run = train.Run(config, workdir)
   local = next(input_pipeline.train_iterator(
-      run.builder, split='train', seed=0, receptive_field=run.receptive_field,
+      run.sources, which='train', seed=0, receptive_field=run.receptive_field,
       sample_size=config.data.sample_size, batch_size=sharding.per_host_batch_size(config.train.batch_size),
       silence_threshold=0.0, shuffle_buffer=8, process_index=jax.process_index(),
       process_count=jax.process_count()))
@@ -37,7 +37,10 @@ def main(data_dir, workdir, out):
   state, meta = checkpointing.load(workdir)
   flat = {jax.tree_util.keystr(k): np.asarray(v)
           for k, v in jax.tree_util.tree_leaves_with_path(state['params'])}
-  np.savez(out, shard_rows=np.array(shard_rows), global_rows=batch['audio'].shape[0],
+  reads = [f'{r.filename}:{k}' for r in run.sources.host_reads('train', jax.process_index(),
+                                                               jax.process_count())
+           for k in range(r.skip, r.skip + r.take)]
+  np.savez(out, records=np.array(reads), shard_rows=np.array(shard_rows), global_rows=batch['audio'].shape[0],
            devices=jax.device_count(), processes=jax.process_count(), step=meta['step'],
            local_first=local['audio'][0], **flat)
 

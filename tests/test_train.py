@@ -182,7 +182,11 @@ def test_two_processes_train_identical_params(demo_dir, tmp_path):
   for v in views:
     assert int(v['processes']) == 2 and int(v['devices']) == 2 and int(v['global_rows']) == 4
     assert int(v['step']) == 2
-  # The hosts fed different examples, and ended with the same parameters.
+  # The hosts read disjoint halves of the split, fed different examples, and ended with the
+  # same parameters.
+  records = [set(v['records']) for v in views]
+  assert not records[0] & records[1]
+  assert len(records[0]) + len(records[1]) == 24 and abs(len(records[0]) - len(records[1])) <= 1
   assert not np.array_equal(views[0]['local_first'], views[1]['local_first'])
   names = [k for k in views[0].files if k.startswith('[')]
   assert names

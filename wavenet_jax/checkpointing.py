@@ -66,6 +66,21 @@ def _split_step_path(path: str):
   return path, None
 
 
+def load_meta(path: str) -> dict:
+  """The meta JSON (step, class names, model config) of a checkpoint, without its arrays."""
+  workdir, step = _split_step_path(path)
+  if not os.path.isdir(checkpoint_dir(workdir)):
+    raise CheckpointError(f'{path}: no checkpoints found (expected {checkpoint_dir(workdir)}/<step>)')
+  ckpt = Checkpointer(workdir, read_only=True)
+  try:
+    step = ckpt.latest_step() if step is None else step
+    if step is None or step not in ckpt._manager.all_steps():
+      raise CheckpointError(f'{path}: no checkpoint' + (f' at step {step}' if step is not None else ''))
+    return ckpt._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+  finally:
+    ckpt.close()
+
+
 def load(path: str):
   """(state as host arrays, meta) of the checkpoint a user names by workdir or step dir."""
   workdir, step = _split_step_path(path)

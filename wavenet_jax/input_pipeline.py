@@ -11,11 +11,11 @@ stateless seed (seed, i). Resuming at `position` (examples this host consumed) r
 the stream from epoch position // N and skips the rest of that epoch's records before
 decoding them. That is what makes "3 steps, kill, resume, 3 steps" equal "6 steps".
 
-Each host reads every record and keeps every process_count-th one (`shard`), so hosts see
-disjoint examples and no host needs another's shard files.
+The records come from `sources.Sources` (one dataset or several mixed, labels remapped
+into the run's class list); each host reads its own contiguous range of every split, so
+hosts see disjoint examples and read (nearly) disjoint shard files. Noise augmentation
+(wavenet_jax.augment), when on, is applied to each crop with seeds of its own.
 """
-import os
-
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -26,29 +26,10 @@ for _kind in ('GPU', 'TPU'):
     tf.config.set_visible_devices([], _kind)
 
 
-def open_dataset(prepared_dir: str):
-  return tfds.builder_from_directory(prepared_dir)
-
-
-def sample_rate(builder) -> int:
-  return int(builder.info.features['audio'].sample_rate)
-
-
-def class_names(builder) -> list:
-  return list(builder.info.features['label'].names)
-
-
-def _split_files(builder, split):
-  if split not in builder.info.splits:
-    raise ValueError(f'{builder.data_dir}: no split {split!r} (has {sorted(builder.info.splits)})')
-  info = builder.info.splits[split]
-  files = [os.path.join(builder.data_dir, f) for f in info.filenames]
-  return files, int(info.num_examples)
-
-
-def host_examples(num_examples, process_index, process_count):
-  """How many records `shard(process_count, process_index)` keeps."""
-  return len(range(process_index, num_examples, process_count))
+def _check_nonempty(sources, which, n, process_count):
+  if n == 0:
+    raise ValueError(f'{", ".join(sources.data_dirs)}: the {which} split keeps no examples '
+                     f'for one of {process_count} processes')
 
 
 def trim_bounds_tf(audio, threshold, frame_length=2048, hop_length=512):
@@ -67,10 +48,11 @@ def trim_bounds_tf(audio, threshold, frame_length=2048, hop_length=512):
   return start, end
 
 
-def _crop_fn(*, seed, receptive_field, crop_length, silence_threshold, deserialize):
-  """(index, record) -> {'audio': [C] f32, 'mask': [C] f32, 'label': int32}."""
+def _crop_fn(*, seed, receptive_field, crop_length, silence_threshold, deserialize, augment):
+  """(index, (label, record)) -> {'audio': [C] f32, 'mask': [C] f32, 'label': int32}."""
 
-  def crop(index, record):
+  def crop(index, labelled):
+    label, record = labelled
     example = deserialize(record)
     audio = tf.cast(example['audio'], tf.float32) / 32768.0  # [T]
     if silence_threshold > 0:
@@ -86,60 +68,87 @@ def _crop_fn(*, seed, receptive_field, crop_length, silence_threshold, deseriali
     window = audio[offset:offset + crop_length]
     valid = tf.shape(window)[0]
     padding = crop_length - valid
-    return {
-        'audio': tf.ensure_shape(tf.pad(window, [[0, padding]]), [crop_length]),
-        'mask': tf.ensure_shape(tf.concat([tf.ones([valid]), tf.zeros([padding])], 0), [crop_length]),
-        'label': tf.cast(example['label'], tf.int32),
-    }
+    window = tf.ensure_shape(tf.pad(window, [[0, padding]]), [crop_length])
+    mask = tf.ensure_shape(tf.concat([tf.ones([valid]), tf.zeros([padding])], 0), [crop_length])
+    if augment is not None:  # its own stream of seeds, so crops do not move when it is on
+      window = augment(window, mask, tf.stack([tf.constant(seed ^ _AUGMENT_SALT, tf.int64), index]))
+    return {'audio': window, 'mask': mask, 'label': label}
 
   return crop
 
 
-def train_iterator(builder, *, split, seed, receptive_field, sample_size, batch_size,
-                   silence_threshold, shuffle_buffer, position=0, process_index=0, process_count=1):
+_AUGMENT_SALT = 0x5EED_A06
+
+
+def _labelled_records(sources, reads):
+  """Dataset of (run label int32, serialized record) over `reads`, left-out classes dropped.
+
+  Only the label is parsed here: skipping records on resume must not decode audio.
+  """
+  tables = sources.label_tables()  # [parts, classes]
+  spec = {'label': tf.io.FixedLenFeature([], tf.int64)}
+
+  def read(part, filename, skip, take):
+    records = tf.data.TFRecordDataset(filename).skip(skip).take(take)
+    label = lambda r: tf.cast(tf.io.parse_single_example(r, spec)['label'], tf.int32)
+    return records.map(lambda r: (tables[part, label(r)], r))
+
+  columns = [tf.constant([getattr(r, k) for r in reads], dtype)
+             for k, dtype in (('part', tf.int32), ('filename', tf.string), ('skip', tf.int64),
+                              ('take', tf.int64))]
+  return columns, read
+
+
+def train_iterator(sources, *, seed, receptive_field, sample_size, batch_size, silence_threshold,
+                   shuffle_buffer, augment=None, which='train', position=0, process_index=0,
+                   process_count=1):
   """Infinite iterator of host-local numpy batches, starting after `position` examples."""
-  files, num_examples = _split_files(builder, split)
-  per_epoch = host_examples(num_examples, process_index, process_count)
-  if per_epoch == 0:
-    raise ValueError(f'{builder.data_dir}: split {split!r} has {num_examples} examples, too few '
-                     f'for {process_count} processes')
+  reads = sources.host_reads(which, process_index, process_count)
+  per_epoch = sources.host_num_examples(which, process_index, process_count)
+  _check_nonempty(sources, which, per_epoch, process_count)
   first_epoch, skip = divmod(position, per_epoch)
-  files_t = tf.constant(files)
+  columns, read = _labelled_records(sources, reads)
+  filtered = any(p.filtered for p in sources.parts)
 
   def epoch_records(epoch):  # epoch: int64 scalar tensor
     order = tf.random.experimental.stateless_shuffle(
-        tf.range(len(files)), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
-    records = tf.data.Dataset.from_tensor_slices(tf.gather(files_t, order))
-    records = records.flat_map(tf.data.TFRecordDataset).shard(process_count, process_index)
+        tf.range(len(reads)), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+    records = tf.data.Dataset.from_tensor_slices(tuple(tf.gather(c, order) for c in columns))
+    records = records.flat_map(read)
+    if filtered:
+      records = records.filter(lambda label, record: label >= 0)
     return records.shuffle(shuffle_buffer, seed=epoch * 1_000_003 + seed)
 
   ds = tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max).flat_map(epoch_records)
   ds = ds.skip(skip).enumerate(start=position)
   ds = ds.map(_crop_fn(seed=seed, receptive_field=receptive_field,
                        crop_length=receptive_field + sample_size,
-                       silence_threshold=silence_threshold,
-                       deserialize=builder.info.features.deserialize_example),
+                       silence_threshold=silence_threshold, deserialize=sources.deserialize(),
+                       augment=augment),
               num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   ds = ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
   return ds.as_numpy_iterator()
 
 
-def eval_batches(builder, *, split, seed, receptive_field, sample_size, batch_size,
-                 silence_threshold, crops_per_example=1, process_index=0, process_count=1):
-  """Every example of `split` once per crop, in host-local batches padded to a common count.
+def eval_batches(sources, *, which, seed, receptive_field, sample_size, batch_size,
+                 silence_threshold, crops_per_example=1, augment=None, process_index=0,
+                 process_count=1):
+  """Every example of the `which` split once per crop, in host-local batches padded to a common count.
 
   Padding examples carry mask 0, so sums over the mask count each real crop once; every
   host yields the same number of batches (multi-host steps must be taken together).
   """
-  files, num_examples = _split_files(builder, split)
-  per_host_max = host_examples(num_examples, 0, process_count) * crops_per_example
+  reads = sources.host_reads(which, process_index, process_count)
+  per_host_max = max(sources.host_num_examples(which, i, process_count)
+                     for i in range(process_count)) * crops_per_example
   num_batches = max(1, -(-per_host_max // batch_size))
-  ds = tf.data.Dataset.from_tensor_slices(files).flat_map(tf.data.TFRecordDataset)
-  ds = ds.shard(process_count, process_index).repeat(crops_per_example).enumerate()
+  columns, read = _labelled_records(sources, reads)
+  ds = tf.data.Dataset.from_tensor_slices(tuple(columns)).flat_map(read)
+  ds = ds.filter(lambda label, record: label >= 0).repeat(crops_per_example).enumerate()
   ds = ds.map(_crop_fn(seed=seed, receptive_field=receptive_field,
                        crop_length=receptive_field + sample_size,
-                       silence_threshold=silence_threshold,
-                       deserialize=builder.info.features.deserialize_example),
+                       silence_threshold=silence_threshold, deserialize=sources.deserialize(),
+                       augment=augment),
               num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   crop_length = receptive_field + sample_size
   blank = {'audio': np.zeros(crop_length, np.float32), 'mask': np.zeros(crop_length, np.float32),

@@ -19,7 +19,8 @@ import numpy as np
 import optax
 from clu import metric_writers
 
-from wavenet_jax import audio, checkpointing, config_checks, generate, input_pipeline, plots, sharding
+from wavenet_jax import (audio, augment, checkpointing, config_checks, generate, input_pipeline, plots,
+                         sharding, sources)
 from wavenet_jax.wavenet import WaveNet
 
 
@@ -147,17 +148,8 @@ class Run:
     config_checks.check_config(config)
     self.config = config
     self.workdir = config_checks.check_workdir(workdir)
-    from data import prepare  # the project's dataset builders (top-level data/).
-    self.data_dir = prepare.resolve(config.data.source, config.data.corpus,
-                                    os.path.expanduser(config.data.cache_dir),
-                                    sample_rate=config.data.sample_rate,
-                                    **_prepare_options(config.data))
-    self.builder = input_pipeline.open_dataset(self.data_dir)
-    rate = input_pipeline.sample_rate(self.builder)
-    if rate != config.data.sample_rate:
-      raise config_checks.ConfigError(f'data.sample_rate={config.data.sample_rate}: {self.data_dir} '
-                                      f'holds audio at {rate} Hz')
-    self.class_names = input_pipeline.class_names(self.builder)
+    self.sources = sources.from_config(config.data, _resolver(config.data))
+    self.class_names = self.sources.class_names
     gc = config_checks.check_class_count(config, len(self.class_names))
     self.model = create_model(config, gc)
     self.receptive_field = self.model.receptive_field
@@ -182,15 +174,18 @@ class Run:
     return {'step': int(step), 'data_position': int(position), 'class_names': self.class_names,
             'sample_rate': self.config.data.sample_rate, 'receptive_field': self.receptive_field,
             'gc_cardinality': self.model.gc_cardinality, 'model': self.config.model.to_dict(),
-            'data_dir': self.data_dir}
+            'data_dirs': self.sources.data_dirs}
 
   def eval_batches(self, split):
+    """Batches of `split`; the configured train/eval split names mean each part's own."""
     c = self.config
+    which = {c.data.eval_split: 'eval', c.data.train_split: 'train'}.get(split, split)
     return input_pipeline.eval_batches(
-        self.builder, split=split, seed=c.eval.seed, receptive_field=self.receptive_field,
+        self.sources, which=which, seed=c.eval.seed, receptive_field=self.receptive_field,
         sample_size=c.data.sample_size, batch_size=c.eval.batch_size // jax.process_count(),
         silence_threshold=c.data.silence_threshold, crops_per_example=c.eval.crops_per_example,
-        process_index=jax.process_index(), process_count=jax.process_count())
+        augment=_augmentation(c.data.augment, split), process_index=jax.process_index(),
+        process_count=jax.process_count())
 
   def evaluate(self, eval_step, params, split):
     """Validation NLL in bits/sample, overall and per class."""
@@ -207,15 +202,25 @@ class Run:
     }
 
 
-def _prepare_options(d):
-  options = {}
-  if d.corpus == 'folder':
-    options['label_from'] = 'pattern' if d.pattern else 'folder'
-    if d.pattern:
-      options['pattern'] = d.pattern
-  if d.corpus in ('folder', 'gtzan', 'vctk'):
-    options['validation_fraction'] = d.validation_fraction
-  return options
+def _augmentation(cfg, split):
+  """The noise augmentation of `split` ((audio, mask, seed) -> audio), or None when off."""
+  return augment.from_config(cfg) if augment.applies_to(cfg, split) else None
+
+
+def _resolver(d):
+  """(source, corpus, options) -> a prepared dir: raw trees are prepared once into data.cache_dir."""
+  from data import prepare  # the project's dataset builders (top-level data/).
+
+  def resolve(source, corpus, options):
+    options = dict(options)
+    if corpus == 'folder' and 'label_from' not in options:
+      options['label_from'] = 'pattern' if options.get('pattern') else 'folder'
+    if corpus in ('folder', 'gtzan', 'vctk', 'librispeech'):  # corpora split by a fraction
+      options.setdefault('validation_fraction', d.validation_fraction)
+    return prepare.resolve(source, corpus, os.path.expanduser(d.cache_dir),
+                           sample_rate=d.sample_rate, **options)
+
+  return resolve
 
 
 class _StopSignal:
@@ -270,7 +275,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   per_host = sharding.per_host_batch_size(t.batch_size)
   batches = input_pipeline.train_iterator(
-      run.builder, split=config.data.train_split, seed=config.seed,
+      run.sources, which='train', seed=config.seed, 
+      augment=_augmentation(config.data.augment, config.data.train_split),
       receptive_field=run.receptive_field, sample_size=config.data.sample_size,
       batch_size=per_host, silence_threshold=config.data.silence_threshold,
       shuffle_buffer=config.data.shuffle_buffer, position=position,
