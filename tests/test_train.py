@@ -201,12 +201,17 @@ def test_two_processes_train_identical_params(demo_dir, tmp_path):
     ('model.dilations', (1, 2.5), 'model.dilations'),
     ('data.sample_size', 0, 'data.sample_size'),
     ('model.gc_cardinality', 2, 'model.gc_cardinality'),
+    ('data.augment.snr_db', (30.0, 10.0), 'data.augment.snr_db'),
+    ('data.exclude', ('nope',), 'data.exclude'),
     ('data.source', '/nonexistent/audio', '/nonexistent/audio'),
 ])
 def test_bad_config_fails_in_one_line_before_writing(demo_dir, tmp_path, key, value, needle):
   c = tiny.config(demo_dir)
-  section, name = key.split('.')
-  c[section][name] = value
+  *path, name = key.split('.')
+  node = c
+  for part in path:
+    node = node[part]
+  node[name] = value
   workdir = tmp_path / 'run'
   with pytest.raises(ValueError) as e:
     train.train_and_evaluate(c, str(workdir))

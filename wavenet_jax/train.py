@@ -148,6 +148,10 @@ class Run:
     config_checks.check_config(config)
     self.config = config
     self.workdir = config_checks.check_workdir(workdir)
+    try:
+      augment.from_config(config.data.augment)
+    except ValueError as e:
+      raise config_checks.ConfigError(f'data.augment.{e}') from None
     self.sources = sources.from_config(config.data, _resolver(config.data))
     self.class_names = self.sources.class_names
     gc = config_checks.check_class_count(config, len(self.class_names))
