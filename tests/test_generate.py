@@ -147,3 +147,29 @@ def test_sampling_follows_the_renormalised_distribution():
     assert np.all(counts[want == 0] == 0), (t, k, p)
     np.testing.assert_allclose(counts, want, atol=0.015)
   assert int(draw(u, 1.0, 1, 1.0)[0]) == int(np.argmax(logits))  # top_k=1 is argmax.
+
+
+def test_locally_conditioned_generation_equals_the_forward_pass():
+  """LC inside the scan: argmax generation re-scored by the forward pass, chunked == whole."""
+  cfg = dict(filter_width=3, dilations=(1, 2, 4), residual_channels=6, dilation_channels=6,
+             skip_channels=8, quantization_channels=32, scalar_input=True, initial_filter_width=3,
+             gc_cardinality=2, gc_channels=3, lc_channels=4)
+  m, params, x, gc, _ = _model(cfg, 11, t=40)
+  p, n = 9, 21
+  lc = np.random.default_rng(0).normal(size=(2, p + n - 1, 4)).astype(np.float32)
+  keys = jax.random.split(jax.random.key(3), 2)
+  out = generate.generate(m, params, keys, n, gc, temperature=0.0, mu_law='nsynth',
+                          prime_inputs=x[:, :p], lc=lc)
+  seq = jnp.concatenate([x[:, :p], generate.class_to_input(m, out[:, :-1], 'nsynth')], 1)
+  want = jnp.argmax(m.apply(params, seq, gc, jnp.asarray(lc))[:, p - 1:], -1)
+  np.testing.assert_array_equal(np.asarray(out), np.asarray(want))
+  other = generate.generate(m, params, keys, n, gc, temperature=0.0, mu_law='nsynth',
+                            prime_inputs=x[:, :p], lc=lc[::-1])
+  assert not np.array_equal(np.asarray(out), np.asarray(other))  # the output follows lc
+  sampled = generate.generate(m, params, keys, n, gc, temperature=1.0, mu_law='nsynth',
+                              prime_inputs=x[:, :p], lc=lc)
+  chunks = generate.generate_chunks(m, params, keys, n, 8, gc, temperature=1.0, mu_law='nsynth',
+                                    prime_inputs=x[:, :p], lc=lc)
+  np.testing.assert_array_equal(np.asarray(jnp.concatenate(list(chunks), 1)), np.asarray(sampled))
+  with pytest.raises(ValueError, match='lc covers 28 inputs'):
+    generate.generate(m, params, keys, n, gc, prime_inputs=x[:, :p], lc=lc[:, :-1])

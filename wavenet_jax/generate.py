@@ -85,18 +85,20 @@ def silence(model: WaveNet, batch_size: int, mu_law='ibab'):
 
 
 @functools.partial(jax.jit, static_argnames=('model',))
-def prime(model: WaveNet, params, inputs, gc_ids=None):
-  """Prefill: one parallel forward pass over inputs [B, P] -> the carry to sample from."""
-  logits, queues = model.apply(params, inputs, gc_ids, method=WaveNet.prefill)
+def prime(model: WaveNet, params, inputs, gc_ids=None, lc=None):
+  """Prefill: one parallel forward pass over inputs [B, P] (lc [B, P, Lc]) -> the carry to sample from."""
+  logits, queues = model.apply(params, inputs, gc_ids, lc, method=WaveNet.prefill)
   return queues, logits[:, -1]
 
 
 @functools.partial(jax.jit, static_argnames=('model', 'num_samples', 'temperature', 'mu_law',
                                              'top_k', 'top_p'))
 def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, gc_ids=None,
-                  temperature=1.0, mu_law='ibab', top_k=0, top_p=1.0):
+                  temperature=1.0, mu_law='ibab', top_k=0, top_p=1.0, lc=None):
   """Samples `num_samples` classes per stream from `carry` -> (carry, classes [B, N]).
 
+  lc [B, N, Lc]: local conditioning of the inputs these samples become (sample i is fed
+  back with lc[:, i], as the forward pass pairs inputs and lc); None for models without.
   Stream b's draw for sample number t (counted from the end of the prime) uses the
   uniform of fold_in(keys[b], t): a stream does not depend on the streams beside it, and chunked
   generation (start = samples so far) draws exactly what one long scan would.
@@ -106,38 +108,56 @@ def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, 
   draw = lambda k: jax.vmap(lambda t: jax.random.uniform(jax.random.fold_in(k, t)))(steps)
   uniforms = jax.vmap(draw)(keys).T  # [N, B]
 
-  def body(carry, u_t):
+  def body(carry, xs):
+    u_t, lc_t = xs
     queues, logits = carry
     classes = sample(u_t, logits, temperature, top_k, top_p)
-    logits, queues = model.apply(params, queues, class_to_input(model, classes, mu_law), gc, None,
+    logits, queues = model.apply(params, queues, class_to_input(model, classes, mu_law), gc, lc_t,
                                  method=WaveNet.step)
     return (queues, logits), classes
 
-  carry, classes = jax.lax.scan(body, carry, uniforms)
+  xs = (uniforms, None if lc is None else jnp.moveaxis(lc, 1, 0))
+  carry, classes = jax.lax.scan(body, carry, xs)
   return carry, classes.T
 
 
 def generate(model: WaveNet, params, keys, num_samples: int, gc_ids=None, temperature=1.0,
-             mu_law='ibab', prime_inputs=None, top_k=0, top_p=1.0):
+             mu_law='ibab', prime_inputs=None, top_k=0, top_p=1.0, lc=None):
   """B streams of `num_samples` mu-law classes after a prime, [B, num_samples]; keys [B].
 
   prime_inputs: [B, P] network inputs (default: one sample of silence per stream).
+  lc: [B, P + num_samples - 1, Lc], the local conditioning of every input (prime, then
+  each generated sample but the last, which is never fed back).
   """
   chunks = generate_chunks(model, params, keys, num_samples, num_samples, gc_ids, temperature, mu_law,
-                           prime_inputs, top_k, top_p)
+                           prime_inputs, top_k, top_p, lc)
   return next(chunks)
 
 
 def generate_chunks(model: WaveNet, params, keys, num_samples: int, chunk_size: int, gc_ids=None,
-                    temperature=1.0, mu_law='ibab', prime_inputs=None, top_k=0, top_p=1.0):
-  """Yields [B, ≤chunk_size] class chunks; memory does not grow with num_samples."""
+                    temperature=1.0, mu_law='ibab', prime_inputs=None, top_k=0, top_p=1.0, lc=None):
+  """Yields [B, ≤chunk_size] class chunks; memory does not grow with num_samples.
+
+  lc as in `generate`; it may be a host (numpy) array: only one chunk of it is on the
+  device at a time.
+  """
   if prime_inputs is None:
     prime_inputs = silence(model, keys.shape[0], mu_law)
-  carry = prime(model, params, prime_inputs, gc_ids)
+  p = prime_inputs.shape[1]
+  if lc is not None and lc.shape[1] < p + num_samples - 1:
+    raise ValueError(f'lc covers {lc.shape[1]} inputs; a prime of {p} and {num_samples} samples '
+                     f'need {p + num_samples - 1}')
+  lc_of = lambda a, b: None if lc is None else jnp.asarray(lc[:, a:b])
+  carry = prime(model, params, prime_inputs, gc_ids, lc_of(0, p))
   done = 0
   while done < num_samples:
     n = min(chunk_size, num_samples - done)
+    # The chunk's last sample is fed back (with its lc) only once the next chunk starts:
+    # pad the final chunk's lc with its last row, whose step output is never sampled.
+    chunk_lc = lc_of(p + done, p + done + n)
+    if chunk_lc is not None and chunk_lc.shape[1] < n:
+      chunk_lc = jnp.concatenate([chunk_lc, jnp.repeat(chunk_lc[:, -1:], n - chunk_lc.shape[1], 1)], 1)
     carry, classes = continue_from(model, params, carry, keys, done, n, gc_ids, temperature, mu_law,
-                                   top_k, top_p)
+                                   top_k, top_p, chunk_lc)
     done += n
     yield classes
