@@ -59,6 +59,7 @@ def get_config():
   c.model.initial_filter_width = 32  # Width of that first conv when scalar_input.
   c.model.gc_cardinality = 0  # Global conditioning: 0 off, -1 = number of dataset classes, N explicit.
   c.model.gc_channels = 32  # Size of the class embedding.
+  c.model.gc_null_class = False  # One more embedding row, the "no class" of unconditioned generation.
   c.model.lc_channels = 0  # Local-conditioning features per sample (set by models that use it).
 
   c.train = ml_collections.ConfigDict()
@@ -72,6 +73,7 @@ def get_config():
   c.train.adam_epsilon = 1e-4  # ibab's, not optax's 1e-8.
   c.train.l2_regularization_strength = 0.0  # ibab: 0.5·strength·|w|² over non-bias weights.
   c.train.grad_clip_norm = 0.0  # Global-norm clipping; 0 = off.
+  c.train.class_dropout = 0.0  # Share of examples trained under the null class (needs model.gc_null_class).
   c.train.ema_decay = 0.0  # EMA of the weights, used for eval when > 0 (NSynth: 0.9999).
   c.train.log_every_steps = 50
   c.train.eval_every_steps = 1000  # 0 = only at the end.
@@ -93,7 +95,7 @@ def get_config():
   c.generate.temperature = 1.0  # 0 = argmax.
   c.generate.top_k = 0  # Sample among the k likeliest classes; 0 = all.
   c.generate.top_p = 1.0  # Nucleus: the likeliest classes holding this much probability; 1 = all.
-  c.generate.class_ids = ()  # Conditioned models: the classes to generate; () = every class.
+  c.generate.class_ids = ()  # Conditioned models: the classes to generate, -1 = the null class; () = all (+ null).
   c.generate.primes = ()  # Wav files; each class is generated once from each prime (and () = silence).
   c.generate.prime_silence_threshold = 0.1  # Trimming of primes (seed 000 used 0.1).
   c.generate.streams_per_class = 1  # Different seeds per (class, prime).

@@ -203,6 +203,7 @@ def test_two_processes_train_identical_params(demo_dir, tmp_path):
     ('model.gc_cardinality', 2, 'model.gc_cardinality'),
     ('data.augment.snr_db', (30.0, 10.0), 'data.augment.snr_db'),
     ('data.exclude', ('nope',), 'data.exclude'),
+    ('train.class_dropout', 0.5, 'model.gc_null_class=True'),
     ('data.source', '/nonexistent/audio', '/nonexistent/audio'),
 ])
 def test_bad_config_fails_in_one_line_before_writing(demo_dir, tmp_path, key, value, needle):
@@ -257,6 +258,7 @@ def trained_workdir(demo_dir, tmp_path_factory):
     ('temperature', -1.0, 'generate.temperature'),
     ('top_p', 0.0, 'generate.top_p'),
     ('class_ids', (99,), 'generate.class_ids'),
+    ('class_ids', (-1,), 'it has no null class'),
     ('primes', ('/nonexistent/prime.wav',), '/nonexistent/prime.wav'),
 ])
 def test_generate_rejects_bad_options_before_compiling(demo_dir, trained_workdir, key, value, needle):
@@ -275,3 +277,34 @@ def test_generate_without_checkpoint_says_so(tmp_path):
   c = tiny.config('unused')
   with pytest.raises(checkpointing.CheckpointError, match='no checkpoints'):
     generate_files.generate_files(c, str(tmp_path))
+
+
+def test_class_dropout_drops_at_its_rate():
+  labels = jnp.arange(20000) % 5
+  out = np.asarray(train.drop_classes(jax.random.key(0), labels, 0.3, 5))
+  dropped = out == 5
+  assert abs(dropped.mean() - 0.3) < 0.015  # 0.3 ± 4.6 standard errors
+  np.testing.assert_array_equal(out[~dropped], np.asarray(labels)[~dropped])
+
+
+def test_null_class_trains_and_generates_unconditioned(demo_dir, tmp_path):
+  """Class dropout moves the null row (only it can: no other example uses it); -1 generates from it."""
+  from wavenet_jax import checkpointing, generate_files
+  rows = {}
+  for rate in (0.0, 0.5):
+    c = tiny.config(demo_dir, batch_size=4, steps=3)
+    c.model.gc_null_class = True
+    c.train.class_dropout = rate
+    workdir = str(tmp_path / f'run{rate}')
+    train.train_and_evaluate(c, workdir)
+    state, meta = checkpointing.load(workdir)
+    assert meta['null_class_id'] == 6 and meta['gc_cardinality'] == 7
+    rows[rate] = np.asarray(state['params']['params']['gc_embedding'])
+  init = train.Run(c, str(tmp_path / 'fresh')).init_state(train.make_optimizer(c.train)[0]).params
+  init_row = np.asarray(init['params']['gc_embedding'])[6]
+  np.testing.assert_array_equal(rows[0.0][6], init_row)  # never used without dropout
+  assert np.abs(rows[0.5][6] - init_row).max() > 1e-4
+  c.generate.class_ids = (-1, 2)
+  c.generate.num_samples = 20
+  paths = generate_files.generate_files(c, workdir)
+  assert [os.path.basename(p) for p in paths] == ['unconditioned_seed0.wav', 'chirp_seed0.wav']

@@ -29,6 +29,14 @@ def check_config(config) -> None:
     raise ConfigError(f'model.mu_law={m.mu_law!r}: must be one of {audio.MU_LAW_KINDS}')
   if not isinstance(m.gc_cardinality, int) or m.gc_cardinality < -1:
     raise ConfigError(f'model.gc_cardinality={m.gc_cardinality!r}: 0 (off), -1 (from the dataset) or a count')
+  if not 0 <= t.class_dropout < 1:
+    raise ConfigError(f'train.class_dropout={t.class_dropout!r}: must be in [0, 1)')
+  if (t.class_dropout > 0 or m.gc_null_class) and m.gc_cardinality == 0:
+    raise ConfigError('model.gc_null_class / train.class_dropout: need a conditioned model '
+                      '(model.gc_cardinality != 0)')
+  if t.class_dropout > 0 and not m.gc_null_class:
+    raise ConfigError(f'train.class_dropout={t.class_dropout}: set model.gc_null_class=True to give '
+                      f'dropped classes their own embedding row')
   if d.corpus != 'demo' and not d.source:
     raise ConfigError(f'data.source is empty: set --config.data.source to the raw {d.corpus} tree or '
                       f'to a directory made by `python data/prepare.py {d.corpus} --src=RAW --out=DIR`')
@@ -58,13 +66,14 @@ def check_config(config) -> None:
 
 
 def check_class_count(config, num_classes: int) -> int:
-  """The model's gc_cardinality once the dataset's class count is known."""
-  gc = config.model.gc_cardinality
+  """The model's gc_cardinality once the dataset's class count is known (+1: the null class)."""
+  gc, null = config.model.gc_cardinality, int(bool(config.model.gc_null_class))
   if gc == -1:
-    return num_classes
-  if 0 < gc < num_classes:
-    raise ConfigError(f'model.gc_cardinality={gc}: the dataset has {num_classes} classes, so class '
-                      f'ids go up to {num_classes - 1}')
+    return num_classes + null
+  if 0 < gc < num_classes + null:
+    raise ConfigError(f'model.gc_cardinality={gc}: the dataset has {num_classes} classes'
+                      + (' and the null class needs a row' if null else '')
+                      + f', so class ids go up to {num_classes + null - 1}')
   return gc
 
 

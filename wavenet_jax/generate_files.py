@@ -53,12 +53,16 @@ def load_model(path):
 
 def plan_streams(g, model, meta):
   names = meta['class_names']
+  null = meta.get('null_class_id')  # a conditioned model's "no class" row, if trained with one
   if model.gc_cardinality:
-    ids = list(g.class_ids) or list(range(len(names)))
-    for i in ids:
-      if not isinstance(i, int) or not 0 <= i < model.gc_cardinality:
-        raise config_checks.ConfigError(f'generate.class_ids: {i!r} is not a class id of this model '
-                                        f'(0..{model.gc_cardinality - 1})')
+    ids = list(g.class_ids) or list(range(len(names))) + ([null] if null is not None else [])
+    for k, i in enumerate(ids):
+      if i == -1 and null is not None:
+        ids[k] = null
+      elif not isinstance(i, int) or not 0 <= i < model.gc_cardinality:
+        raise config_checks.ConfigError(
+            f'generate.class_ids: {i!r} is not a class id of this model (0..{model.gc_cardinality - 1}'
+            + (', or -1 for its null class)' if null is not None else '; it has no null class)'))
   elif g.class_ids:
     raise config_checks.ConfigError('generate.class_ids: this model is not class conditioned')
   else:
@@ -74,7 +78,7 @@ def plan_streams(g, model, meta):
       primes.append((os.path.splitext(os.path.basename(path))[0], q))
   streams = []
   for i in ids:
-    label = 'unconditioned' if i is None else (names[i] if i < len(names) else f'class{i}')
+    label = 'unconditioned' if i is None or i == null else (names[i] if i < len(names) else f'class{i}')
     for prime_name, q in primes:
       for s in range(g.streams_per_class):
         seed = g.seed + s

@@ -93,11 +93,20 @@ def model_inputs(model_config, crop):
   return crop, classes  # ibab feeds the raw samples.
 
 
-def nll_per_target(model, model_config, params, batch, receptive_field):
-  """-> (nll [B, S] in nats, target mask [B, S])."""
+def drop_classes(key, labels, rate, null_id):
+  """Class dropout: each label becomes the null class with probability `rate`. [B] -> [B]
+
+  A model trained so learns p(x) under the null class beside p(x | class): one
+  conditioned model also generates unconditioned audio (the "general audio model").
+  """
+  return jnp.where(jax.random.bernoulli(key, rate, labels.shape), null_id, labels)
+
+
+def nll_per_target(model, model_config, params, batch, receptive_field, gc_ids=None):
+  """-> (nll [B, S] in nats, target mask [B, S]); gc_ids default to the batch's labels."""
   inputs, classes = model_inputs(model_config, batch['audio'])
   num_outputs = classes.shape[1] - receptive_field
-  gc = batch['label'] if model.gc_cardinality else None
+  gc = (batch['label'] if gc_ids is None else gc_ids) if model.gc_cardinality else None
   logits = model.apply(params, inputs[:, :-1], gc, num_outputs=num_outputs)  # [B, S, Q]
   targets = classes[:, receptive_field:]
   nll = optax.softmax_cross_entropy_with_integer_labels(logits, targets)
@@ -108,13 +117,17 @@ def make_train_step(model, config, tx, schedule, mesh):
   m, t = config.model, config.train
   rf = model.receptive_field
 
-  def loss_fn(params, batch):
-    nll, mask = nll_per_target(model, m, params, batch, rf)
+  def loss_fn(params, batch, gc_ids):
+    nll, mask = nll_per_target(model, m, params, batch, rf, gc_ids)
     loss = jnp.sum(nll * mask) / jnp.maximum(jnp.sum(mask), 1.0)
     return loss + l2_penalty(params, t.l2_regularization_strength), loss
 
   def train_step(state, batch):
-    (_, nll), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch)
+    gc_ids = batch['label']
+    if t.class_dropout > 0:
+      key = jax.random.fold_in(state.rng, state.step)
+      gc_ids = drop_classes(key, gc_ids, t.class_dropout, model.gc_cardinality - 1)
+    (_, nll), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, gc_ids)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     ema = state.ema_params
@@ -178,6 +191,7 @@ class Run:
     return {'step': int(step), 'data_position': int(position), 'class_names': self.class_names,
             'sample_rate': self.config.data.sample_rate, 'receptive_field': self.receptive_field,
             'gc_cardinality': self.model.gc_cardinality, 'model': self.config.model.to_dict(),
+            'null_class_id': self.model.gc_cardinality - 1 if self.config.model.gc_null_class else None,
             'data_dirs': self.sources.data_dirs}
 
   def eval_batches(self, split):
@@ -365,12 +379,15 @@ def _write_generations(writer, step, run, params, config):
   """A short generation per class (at most 16) as TensorBoard audio and spectrogram images."""
   model, q, kind = run.model, config.model.quantization_channels, config.model.mu_law
   ids = list(range(min(len(run.class_names), 16))) if model.gc_cardinality else [None]
+  if config.model.gc_null_class:
+    ids.append(model.gc_cardinality - 1)
   keys = jnp.stack([jax.random.key(config.generate.seed + i) for i in range(len(ids))])
   gc = jnp.asarray(ids, jnp.int32) if model.gc_cardinality else None
   classes = generate.generate(model, jax.device_get(params), keys, config.train.generate_num_samples,
                               gc, config.generate.temperature, kind)
   wavs = audio.mu_law_decode(np.asarray(classes), q, kind)  # [B, T]
-  names = [run.class_names[i] if i is not None else 'unconditioned' for i in ids]
+  names = [run.class_names[i] if i is not None and i < len(run.class_names) else 'unconditioned'
+           for i in ids]
   rate = config.data.sample_rate
   writer.write_audios(step, {f'generated/{n}': w[None, :, None] for n, w in zip(names, wavs)}, sample_rate=rate)
   writer.write_images(step, {f'generated/{n}': plots.spectrogram_image(w, rate, n)[None]
