@@ -2,7 +2,15 @@
 
 A prepared dataset is a TFDS version directory OUT (`tfds.builder_from_directory(OUT)`
 reads it) with mono int16 `audio`, a `label` whose names are the sorted class names, the
-source-relative `filename`, and the splits `train` and `validation`.
+source-relative `filename`, any features its corpus adds (speaker age, ESC-50 fold, ...),
+and the splits its builder names: `train` and `validation` unless the corpus has its own
+(ESC-50's folds, NSynth's test set). TFDS cannot write an empty split, so a builder names
+only splits that have examples; the file builders refuse (DataError) a train/validation
+split that would leave validation empty, and leave out a corpus split with no examples.
+
+Next to the data, build_report.json: sample_rate, class_names, per split the number of
+examples and `counts` (split -> class -> n, so training can weigh classes without reading
+the data), and every source file skipped with its reason.
 
 TFDS writes a builder into `data_dir/<name>/<version>/`; we point data_dir at a fresh
 `OUT.partial-XXXX` next to OUT, rename the finished version directory to OUT and delete
@@ -33,13 +41,18 @@ def is_prepared(path):
   return all(os.path.isfile(os.path.join(path, f)) for f in ('dataset_info.json', 'features.json'))
 
 
-def features(class_names, sample_rate):
-  return tfds.features.FeaturesDict({
+def features(class_names, sample_rate, extra=None):
+  """The features every dataset has, plus `extra` (name -> tfds feature) of its corpus."""
+  base = {
       'audio': tfds.features.Audio(shape=(None,), dtype=np.int16, sample_rate=sample_rate,
                                    file_format=None),
       'label': tfds.features.ClassLabel(names=sorted(class_names)),
       'filename': tfds.features.Text(),
-  })
+  }
+  clash = sorted(set(base) & set(extra or {}))
+  if clash:
+    raise ValueError(f'extra features {clash} would replace common ones')
+  return tfds.features.FeaturesDict({**base, **(extra or {})})
 
 
 class AudioBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
@@ -56,11 +69,14 @@ class AudioBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   # live in a package (as ours do), which not every environment has.
   code_path = None
 
-  def __init__(self, *, class_names, sample_rate, data_dir, skipped=()):
+  def __init__(self, *, class_names, sample_rate, data_dir, skipped=(), splits=SPLITS,
+               extra_features=None):
     self.class_names = sorted(class_names)
     self.sample_rate = int(sample_rate)
     self.skipped = list(skipped)  # [(relative path, reason)]
-    self.counts = {split: collections.Counter() for split in SPLITS}  # split -> label -> n
+    self.splits = tuple(splits)  # each must yield >= 1 example: TFDS refuses empty splits
+    self.extra_features = dict(extra_features or {})
+    self.counts = {split: collections.Counter() for split in self.splits}  # split -> label -> n
     super().__init__(data_dir=data_dir)
 
   def _info(self):
@@ -68,12 +84,12 @@ class AudioBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     # folder of the builder's module (data/), which holds other builders' scripts.
     return tfds.core.DatasetInfo(
         builder=self, description=self.DESCRIPTION,
-        features=features(self.class_names, self.sample_rate),
+        features=features(self.class_names, self.sample_rate, self.extra_features),
         supervised_keys=('audio', 'label'))
 
   def _split_generators(self, dl_manager):
     del dl_manager  # every source is local; nothing is downloaded
-    return {split: self._counted(split) for split in SPLITS}
+    return {split: self._counted(split) for split in self.splits}
 
   def _counted(self, split):
     for key, example in self._generate_examples(split):
@@ -142,7 +158,7 @@ def _swap_in(version_dir, out, tmp):
 def _report(builder, out):
   counts = {split: {name: builder.counts[split][name] for name in builder.class_names
                     if builder.counts[split][name]}
-            for split in SPLITS}
+            for split in builder.splits}
   return {
       'out': out,
       'sample_rate': builder.sample_rate,

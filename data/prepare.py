@@ -1,9 +1,17 @@
 """Prepare a corpus as a TFDS dataset directory that every mode reads.
 
+Each raw corpus is read in the layout it is downloaded in:
+
   python data/prepare.py demo --out=/tmp/demo
-  python data/prepare.py gtzan --src=genres --out=/data/gtzan
-  python data/prepare.py vctk --src=VCTK-Corpus/wav48 --out=/data/vctk
   python data/prepare.py folder --src=my_sounds --out=/data/mine [--pattern='^(\\w+)-']
+  python data/prepare.py gtzan --src=genres --out=/data/gtzan
+  python data/prepare.py vctk --src=VCTK-Corpus-0.92 --out=/data/vctk [--mic=2]
+  python data/prepare.py librispeech --src=LibriSpeech --out=/data/libri [--subsets=dev-clean]
+  python data/prepare.py esc50 --src=ESC-50-master --out=/data/esc50 [--esc10]
+  python data/prepare.py nsynth --src=nsynth --out=/data/nsynth [--label=pitch]
+
+Options of the file corpora: --validation_fraction (not esc50, whose folds are its
+splits), --silence_threshold. The dataset's build_report.json lists what was skipped.
 
 Library side: `prepare` (the same as the command), `is_prepared`, and `resolve`, which
 lets a config name either a prepared dir or a raw tree (prepared once into a cache).
@@ -22,19 +30,25 @@ if __name__ == '__main__':  # run as a script: make `data` and `wavenet_jax` imp
 
 from data import common
 from data import demo
+from data import esc50
 from data import folder
+from data import gtzan
+from data import librispeech
+from data import nsynth
+from data import vctk
 
 DataError = common.DataError
 is_prepared = common.is_prepared
 
-VCTK_PATTERN = r'^(p\d+)_'
-# corpus -> (build function, options it fixes, defaults the user may change). gtzan and
-# vctk are folder trees whose label rule is known.
+# corpus -> its build function; the function's keyword arguments are the corpus's options.
 _CORPORA = {
-    'demo': (demo.build_demo, {}, {}),
-    'folder': (folder.build_folder, {}, {}),
-    'gtzan': (folder.build_folder, {'label_from': 'folder'}, {}),
-    'vctk': (folder.build_folder, {'label_from': 'pattern'}, {'pattern': VCTK_PATTERN}),
+    'demo': demo.build_demo,
+    'folder': folder.build_folder,
+    'gtzan': gtzan.build_gtzan,
+    'vctk': vctk.build_vctk,
+    'librispeech': librispeech.build_librispeech,
+    'esc50': esc50.build_esc50,
+    'nsynth': nsynth.build_nsynth,
 }
 CORPORA = tuple(_CORPORA)
 
@@ -45,13 +59,12 @@ def prepare(corpus, src=None, out=None, sample_rate=16000, overwrite=False, **op
     raise DataError(f'corpus {corpus!r} is not one of {CORPORA}')
   if not out:
     raise DataError(f'{corpus}: no output directory given (--out)')
-  build, fixed, defaults = _CORPORA[corpus]
-  accepted = set(inspect.signature(build).parameters) - set(fixed) - {
-      'src', 'out', 'sample_rate', 'overwrite'}
+  build = _CORPORA[corpus]
+  accepted = set(inspect.signature(build).parameters) - {'src', 'out', 'sample_rate', 'overwrite'}
   for key in options:
     if key not in accepted:
       raise DataError(f'{corpus}: unknown option {key!r} (accepts {sorted(accepted)})')
-  kwargs = {**defaults, **options, **fixed, 'sample_rate': sample_rate, 'overwrite': overwrite}
+  kwargs = {**options, 'sample_rate': sample_rate, 'overwrite': overwrite}
   if corpus == 'demo':
     if src:
       raise DataError(f'demo: is synthesised, --src={src} is not used')
@@ -108,8 +121,18 @@ def main(argv=None):
   parser.add_argument('--out', required=True, help='dataset directory to write')
   parser.add_argument('--sample_rate', type=int, default=16000)
   parser.add_argument('--overwrite', action='store_true', help='replace an existing --out')
-  parser.add_argument('--pattern', help='folder/vctk: regex whose group 1 is the label')
-  parser.add_argument('--validation_fraction', type=float, help='folder corpora (default 0.1)')
+  parser.add_argument('--pattern', help='folder: regex whose group 1 is the label')
+  parser.add_argument('--validation_fraction', type=float,
+                      help='folder, gtzan, vctk, librispeech (default 0.1)')
+  parser.add_argument('--silence_threshold', type=float,
+                      help='all but demo: a file no louder than this frame RMS is skipped')
+  parser.add_argument('--mic', type=int, help='vctk 0.92: microphone 1 or 2 (default 1)')
+  parser.add_argument('--subsets', help='librispeech: e.g. train-clean-100,dev-clean '
+                      '(default all found)')
+  parser.add_argument('--esc10', action='store_true', default=None,
+                      help='esc50: only the 10 classes of ESC-10')
+  parser.add_argument('--label', help=f'nsynth: one of {", ".join(nsynth.LABELS)} '
+                      '(default instrument_family)')
   parser.add_argument('--clip_seconds', type=float, help='demo (default 1.0)')
   parser.add_argument('--train_per_class', type=int, help='demo (default 32)')
   parser.add_argument('--validation_per_class', type=int, help='demo (default 4)')

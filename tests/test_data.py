@@ -4,7 +4,6 @@ Every dataset is read back through tfds.builder_from_directory, as training read
 """
 import hashlib
 import itertools
-import json
 import os
 import re
 import subprocess
@@ -12,49 +11,19 @@ import sys
 
 import numpy as np
 import pytest
-import soundfile
 import tensorflow_datasets as tfds
 
 from data import common
 from data import demo
 from data import folder
 from data import prepare
+from tests.corpus_trees import (assert_close_to, assert_skipped, leftovers, make_gtzan,
+                                read_split, report_of, sine, split_sizes, stereo_44k, write)
 from wavenet_jax import audio
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL_DEMO = dict(clip_seconds=0.25, train_per_class=3, validation_per_class=1)
 VCTK_PATTERN = r'^(p\d+)_'
-
-
-def read_split(out, split):
-  """{filename: (label name, int16 audio [T])} of one split of a prepared dataset."""
-  builder = tfds.builder_from_directory(os.fspath(out))
-  names = builder.info.features['label'].names
-  return {ex['filename'].decode(): (names[ex['label']], ex['audio'])
-          for ex in builder.as_dataset(split=split).as_numpy_iterator()}
-
-
-def split_sizes(out):
-  info = tfds.builder_from_directory(os.fspath(out)).info
-  return {split: info.splits[split].num_examples for split in info.splits}
-
-
-def report_of(out):
-  with open(os.path.join(out, common.REPORT_FILE)) as f:
-    return json.load(f)
-
-
-def leftovers(parent):
-  return [name for name in os.listdir(parent) if '.partial-' in name]
-
-
-def sine(freq, amp, seconds, rate):
-  return amp * np.sin(2 * np.pi * freq * np.arange(int(round(seconds * rate))) / rate)
-
-
-def write(path, x, rate, **kwargs):
-  path.parent.mkdir(parents=True, exist_ok=True)
-  soundfile.write(path, x, rate, subtype='PCM_16', **kwargs)
 
 
 def add_bad_files(cls_dir, stem):
@@ -63,31 +32,6 @@ def add_bad_files(cls_dir, stem):
   (cls_dir / f'{stem}_corrupt.wav').write_bytes(np.random.default_rng(0).bytes(4000))
   (cls_dir / f'{stem}_empty.wav').write_bytes(b'')
   write(cls_dir / f'{stem}_silent.wav', np.zeros(4000), 16_000)
-
-
-def stereo_44k(seconds):
-  """(stereo [T, 2] at 44.1 kHz, its mono mix at 16 kHz written independently)."""
-  left, right = sine(440, 0.5, seconds, 44_100), sine(700, 0.3, seconds, 44_100)
-  mono_16k = (sine(440, 0.5, seconds, 16_000) + sine(700, 0.3, seconds, 16_000)) / 2
-  return np.stack([left, right], 1), mono_16k
-
-
-def make_gtzan(root):
-  """genres/<genre>/<genre>.0000N.au at 22050 Hz, plus one of each kind of bad file."""
-  src = root / 'genres'
-  for genre, freq in [('blues', 220), ('jazz', 330), ('rock', 440)]:
-    for i in range(3):
-      write(src / genre / f'{genre}.{i:05d}.au', sine(freq * (1 + 0.1 * i), 0.4, 0.3, 22_050),
-            22_050, format='AU')
-  write(src / 'blues' / 'blues.00007.wav', stereo_44k(0.3)[0], 44_100)
-  (src / 'jazz' / 'jazz.00054.wav').write_bytes(np.random.default_rng(1).bytes(3000))
-  (src / 'rock' / 'rock.00009.wav').write_bytes(b'')
-  write(src / 'rock' / 'rock.00008.au', np.zeros(6615), 22_050, format='AU')
-  (src / 'metal').mkdir()
-  (src / 'metal' / 'metal.00000.wav').write_bytes(b'RIFF....garbage')  # its only file is bad
-  (src / 'README.txt').write_text('GTZAN genre collection\n')
-  (src / 'blues' / '.DS_Store').write_bytes(b'\0')  # hidden: ignored, not reported
-  return src
 
 
 def make_vctk(root):
@@ -107,23 +51,9 @@ def make_vctk(root):
   return src
 
 
-def assert_skipped(out, expected):
-  """expected: {relpath: reason substring}; the report lists exactly these files."""
-  report = report_of(out)
-  got = {item['path']: item['reason'] for item in report['skipped']}
-  assert sorted(got) == sorted(expected)
-  assert report['num_skipped'] == len(expected)
-  for path, reason in expected.items():
-    assert reason in got[path], (path, got[path])
-
-
 def assert_stereo_file_converted(out, relpath, seconds):
   examples = {**read_split(out, 'train'), **read_split(out, 'validation')}
-  x = audio.from_int16(examples[relpath][1])
-  mono = stereo_44k(seconds)[1]
-  assert abs(x.size - mono.size) <= 1
-  n = min(x.size, mono.size)
-  np.testing.assert_allclose(x[100:n - 100], mono[100:n - 100], atol=3e-3)
+  assert_close_to(examples[relpath][1], stereo_44k(seconds)[1])
 
 
 def first_by_sha1(relpaths):
