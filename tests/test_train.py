@@ -308,3 +308,24 @@ def test_null_class_trains_and_generates_unconditioned(demo_dir, tmp_path):
   c.generate.num_samples = 20
   paths = generate_files.generate_files(c, workdir)
   assert [os.path.basename(p) for p in paths] == ['unconditioned_seed0.wav', 'chirp_seed0.wav']
+
+
+def test_gtzan_config_trains_on_a_raw_tree_and_without_one_says_where(tmp_path):
+  """The user's command on a GTZAN tree as downloaded: prepared once into the cache, then trained."""
+  from tests import corpus_trees
+  corpus_trees.make_gtzan(tmp_path)
+  base = [sys.executable, 'launch.py', '--config=configs/gtzan.py', f'--workdir={tmp_path / "run"}',
+          f'--config.data.cache_dir={tmp_path / "cache"}']
+  missing = subprocess.run(base, cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert missing.returncode == 2
+  assert 'data.source is empty' in missing.stderr and 'prepare.py gtzan' in missing.stderr
+  tiny_model = ['--config.data.sample_size=64', '--config.model.dilations=(1,2,4)',
+                '--config.model.residual_channels=8', '--config.model.dilation_channels=8',
+                '--config.model.skip_channels=16', '--config.train.batch_size=2',
+                '--config.eval.batch_size=2', '--config.train.log_every_steps=1']
+  out = subprocess.run(base + tiny_model + [f'--config.data.source={tmp_path / "genres"}',
+                                            '--config.train.num_train_steps=2'],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert out.returncode == 0, out.stderr[-3000:]
+  assert 'prepared gtzan dataset' in out.stdout and '3 classes' in out.stdout
+  assert 'step 2/2' in out.stdout and 'blues' in out.stdout
