@@ -62,6 +62,8 @@ def get_config():
   c.model.gc_channels = 32  # Size of the class embedding.
   c.model.gc_null_class = False  # One more embedding row, the "no class" of unconditioned generation.
   c.model.lc_channels = 0  # Local-conditioning features per sample (set by models that use it).
+  c.model.input_bias = False  # NSynth: a bias on the first (scalar-input) conv.
+  c.model.input_skip = False  # NSynth: the first conv's output feeds the skip sum too.
 
   c.train = ml_collections.ConfigDict()
   c.train.batch_size = 1  # Global, over all devices and hosts.

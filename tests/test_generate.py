@@ -19,7 +19,8 @@ def random_config(seed):
       use_biases=bool(rng.integers(2)), scalar_input=scalar,
       initial_filter_width=int(rng.integers(1, 6)) if scalar else 32,
       gc_cardinality=int(rng.choice([0, 3])), gc_channels=4,
-      lc_channels=int(rng.choice([0, 2])))
+      lc_channels=int(rng.choice([0, 2])),
+      input_bias=scalar and bool(rng.integers(2)), input_skip=bool(rng.integers(2)))
 
 
 def _model(cfg, seed, batch=2, t=50):
@@ -49,7 +50,8 @@ def test_step_equals_forward_at_every_position(seed):
 def test_step_equals_forward_with_every_feature_at_once():
   cfg = dict(filter_width=3, dilations=(1, 2, 4, 8, 1, 3), residual_channels=5, dilation_channels=6,
              skip_channels=7, quantization_channels=32, use_biases=True, scalar_input=True,
-             initial_filter_width=4, gc_cardinality=3, gc_channels=4, lc_channels=3)
+             initial_filter_width=4, gc_cardinality=3, gc_channels=4, lc_channels=3, input_bias=True,
+             input_skip=True)
   m, params, x, gc, lc = _model(cfg, 99, t=80)
   stepped, _ = generate.step_through(m, params, x, gc, lc)
   assert float(jnp.max(jnp.abs(m.apply(params, x, gc, lc) - stepped))) <= 1e-4

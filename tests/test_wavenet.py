@@ -25,11 +25,13 @@ def np_forward(p, inputs, m: WaveNet, gc=None, lc=None):
     w = p['causal']['kernel']  # [k0, 1, R]
     k0 = w.shape[0]
     h = sum(past(np.asarray(inputs, np.float64)[..., None], k0 - 1 - j) @ w[j] for j in range(k0))
+    if m.input_bias:
+      h = h + p['causal']['bias']
   else:
     w = p['causal']['kernel']  # [k, Q, R]
     onehot = np.eye(m.quantization_channels)[inputs]
     h = sum(past(onehot, m.filter_width - 1 - j) @ w[j] for j in range(m.filter_width))
-  skip = 0.0
+  skip = h @ p['input_skip_kernel'] if m.input_skip else 0.0  # NSynth's skip_start
   for i, d in enumerate(m.dilations):
     layer = p[f'layer_{i}']
     w = layer['filter_gate']['kernel']  # [k, R, 2D]
@@ -57,6 +59,8 @@ CONFIGS = [
     dict(filter_width=3, dilations=(1, 3, 9, 2), use_biases=False, gc_cardinality=3, gc_channels=5),
     dict(filter_width=2, dilations=(1, 2, 1, 2), scalar_input=True, initial_filter_width=4, lc_channels=3),
     dict(filter_width=3, dilations=(2, 4, 1), gc_cardinality=2, gc_channels=3, lc_channels=2),
+    dict(filter_width=3, dilations=(1, 2, 4), scalar_input=True, initial_filter_width=3, lc_channels=2,
+         input_bias=True, input_skip=True),  # NSynth's decoder in miniature
 ]
 
 

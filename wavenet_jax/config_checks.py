@@ -29,6 +29,8 @@ def check_config(config) -> None:
     raise ConfigError(f'model.mu_law={m.mu_law!r}: must be one of {audio.MU_LAW_KINDS}')
   if not isinstance(m.gc_cardinality, int) or m.gc_cardinality < -1:
     raise ConfigError(f'model.gc_cardinality={m.gc_cardinality!r}: 0 (off), -1 (from the dataset) or a count')
+  if m.get('input_bias') and not m.scalar_input:
+    raise ConfigError('model.input_bias: only the scalar-input first conv has a bias (set model.scalar_input)')
   if not 0 <= t.class_dropout < 1:
     raise ConfigError(f'train.class_dropout={t.class_dropout!r}: must be in [0, 1)')
   if (t.class_dropout > 0 or m.gc_null_class) and m.gc_cardinality == 0:

@@ -39,6 +39,8 @@ class WaveNet(nn.Module):
   gc_cardinality: int = 0       # 0: no global conditioning.
   gc_channels: int = 32
   lc_channels: int = 0          # 0: no local conditioning.
+  input_bias: bool = False      # NSynth: the first conv has a bias (ibab's has none).
+  input_skip: bool = False      # NSynth: the first conv's output also feeds the skip sum (1x1).
 
   @classmethod
   def from_config(cls, model: ml_collections.ConfigDict) -> 'WaveNet':
@@ -48,7 +50,8 @@ class WaveNet(nn.Module):
         skip_channels=model.skip_channels, quantization_channels=model.quantization_channels,
         use_biases=model.use_biases, scalar_input=model.scalar_input,
         initial_filter_width=model.initial_filter_width, gc_cardinality=model.gc_cardinality,
-        gc_channels=model.gc_channels, lc_channels=model.lc_channels)
+        gc_channels=model.gc_channels, lc_channels=model.lc_channels,
+        input_bias=model.get('input_bias', False), input_skip=model.get('input_skip', False))
 
   @property
   def input_filter_width(self) -> int:
@@ -63,7 +66,8 @@ class WaveNet(nn.Module):
   def setup(self):
     r, d, s, n = self.residual_channels, self.dilation_channels, self.skip_channels, len(self.dilations)
     if self.scalar_input:
-      self.causal = layers.CausalConv(1, r, self.initial_filter_width, name='causal')
+      self.causal = layers.CausalConv(1, r, self.initial_filter_width, use_bias=self.input_bias,
+                                      name='causal')
     else:
       self.causal = layers.CausalEmbed(self.quantization_channels, r, self.filter_width, name='causal')
     self.blocks = [
@@ -75,6 +79,8 @@ class WaveNet(nn.Module):
     self.skip_kernel = self.param('skip_kernel', layers.glorot, (n, d, s))
     if self.use_biases:
       self.skip_bias = self.param('skip_bias', layers.zeros, (s,))  # = sum of per-layer biases.
+    if self.input_skip:
+      self.input_skip_kernel = self.param('input_skip_kernel', layers.glorot, (r, s))
     if self.gc_cardinality:
       self.gc_embedding = self.param('gc_embedding', layers.glorot,
                                      (self.gc_cardinality, self.gc_channels))
@@ -100,8 +106,10 @@ class WaveNet(nn.Module):
       cond = lc_i if cond is None else cond + lc_i
     return cond
 
-  def skips_to_logits(self, z, lc=None):  # [..., L·D], [..., Lc] -> [..., Q]
+  def skips_to_logits(self, z, lc=None, x0=None):  # [..., L·D], [..., Lc], [..., R] -> [..., Q]
     h = z @ self.skip_kernel.reshape(-1, self.skip_channels)
+    if self.input_skip:
+      h = h + x0 @ self.input_skip_kernel
     if self.use_biases:
       h = h + self.skip_bias
     h = self.out1(nn.relu(h))
@@ -137,6 +145,7 @@ class WaveNet(nn.Module):
     t = inputs.shape[1]
     n = t if num_outputs is None else num_outputs
     x = self.causal(inputs[..., None] if self.scalar_input else inputs)  # [B, T, R]
+    x0 = x[:, t - n:]
     gc = self.global_condition(gc_ids)
     zs, layer_inputs = [], []
     for i, block in enumerate(self.blocks):
@@ -145,7 +154,7 @@ class WaveNet(nn.Module):
       z, x = block(x, self._layer_condition(i, gc, lc))
       zs.append(z[:, t - n:])  # only positions that reach the loss feed the skip path.
     z = jnp.concatenate(zs, axis=-1)  # [B, n, L·D]
-    return self.skips_to_logits(z, None if lc is None else lc[:, t - n:]), layer_inputs
+    return self.skips_to_logits(z, None if lc is None else lc[:, t - n:], x0), layer_inputs
 
   # ------------------------------------------------------------ one step at a time
 
@@ -169,7 +178,7 @@ class WaveNet(nn.Module):
     t = queues['t']
     x_t = x_t[:, None] if self.scalar_input else x_t
     taps, first = layers.queue_step(queues['input'], t, x_t, self.input_filter_width, 1)
-    h = self.causal.step(taps)  # [B, R]
+    h = x0 = self.causal.step(taps)  # [B, R]
     new_blocks, zs = [], []
     for i, (block, queue) in enumerate(zip(self.blocks, queues['blocks'])):
       cond = self._layer_condition(i, gc, lc_t, per_step=True)
@@ -177,7 +186,7 @@ class WaveNet(nn.Module):
       new_blocks.append(queue)
       z, h = block.step(taps, cond)
       zs.append(z)
-    logits = self.skips_to_logits(jnp.concatenate(zs, axis=-1), lc_t)
+    logits = self.skips_to_logits(jnp.concatenate(zs, axis=-1), lc_t, x0)
     return logits, {'t': t + 1, 'input': first, 'blocks': tuple(new_blocks)}
 
 

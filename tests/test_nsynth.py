@@ -1,0 +1,123 @@
+"""The NSynth autoencoder: encoder against numpy float64, hop, and the one rule for its decoder."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from wavenet_jax import audio, generate, nsynth
+
+
+def tiny(hop=16):
+  c = nsynth.tiny_config()
+  c.dilations = c.encoder.dilations = (1, 2, 4)
+  c.encoder.hop = hop
+  return nsynth.from_config(c)
+
+
+def randomized(params, seed, scale=0.2):
+  leaves, tree = jax.tree_util.tree_flatten(params)
+  keys = jax.random.split(jax.random.key(seed), len(leaves))
+  return jax.tree_util.tree_unflatten(
+      tree, [l + scale * jax.random.normal(k, l.shape) for l, k in zip(leaves, keys)])
+
+
+def audio_batch(b, t, seed=0):
+  rng = np.random.default_rng(seed)
+  n = np.arange(t)
+  return (0.5 * np.sin(2 * np.pi * rng.uniform(0.01, 0.05, (b, 1)) * n)
+          + 0.05 * rng.normal(size=(b, t))).astype(np.float32)
+
+
+def np_encoder(p, scaled, enc):
+  """magenta's encoder equations in float64 numpy: 'SAME' dilated convs written as shifts."""
+  p = jax.tree_util.tree_map(lambda a: np.asarray(a, np.float64), p)
+
+  def conv(x, kernel, bias, d):  # non-causal: tap j reads x[t + (j - (k-1)/2)·d]
+    k = kernel.shape[0]
+    t = x.shape[1]
+    out = np.zeros(x.shape[:2] + (kernel.shape[2],))
+    for j in range(k):
+      lag = (j - (k - 1) // 2) * d
+      shifted = np.zeros_like(x)
+      if lag >= 0:
+        shifted[:, :t - lag] = x[:, lag:]
+      else:
+        shifted[:, -lag:] = x[:, :t + lag]
+      out += shifted @ kernel[j]
+    return out + bias
+
+  en = conv(np.asarray(scaled, np.float64)[..., None], p['start']['kernel'], p['start']['bias'], 1)
+  for i, d in enumerate(enc.dilations):
+    h = conv(np.maximum(en, 0), p[f'dilated_{i}']['kernel'], p[f'dilated_{i}']['bias'], d)
+    en = en + np.maximum(h, 0) @ p[f'res_{i}']['kernel'] + p[f'res_{i}']['bias']
+  en = en @ p['bottleneck']['kernel'] + p['bottleneck']['bias']
+  b, t, e = en.shape
+  return en.reshape(b, t // enc.hop, enc.hop, e).mean(2)
+
+
+def init(model, x):
+  return randomized(model.init(jax.random.key(0), jnp.asarray(x)), 1)
+
+
+def test_encoder_shape_hop_and_numbers():
+  model = tiny(hop=16)
+  x = audio_batch(2, 96)
+  params = init(model, x)
+  logits, classes, en = model.apply(params, jnp.asarray(x))
+  assert en.shape == (2, 96 // 16, 4) and logits.shape == (2, 96, 256) and classes.shape == (2, 96)
+  scaled = audio.nsynth_scalar(audio.mu_law_encode(x, 256, 'nsynth'), 256)
+  want = np_encoder(params['params']['encoder'], scaled, model.encoder)
+  np.testing.assert_allclose(np.asarray(en), want, atol=1e-4, rtol=1e-4)
+  with pytest.raises(ValueError, match='not a multiple'):
+    model.apply(params, jnp.asarray(x[:, :90]))
+
+
+def test_decoder_is_causal_and_follows_the_embedding():
+  model = tiny(hop=16)
+  x = audio_batch(1, 64)
+  params = init(model, x)
+  logits, classes, en = model.apply(params, jnp.asarray(x))
+  scaled = audio.nsynth_scalar(classes, 256, xp=jnp)
+  # Sample t's logits do not see sample t (nor later ones): the input is shifted right.
+  changed = scaled.at[:, 40].set(-scaled[:, 40] + 0.5)
+  other = model.apply(params, changed, en, method=nsynth.Autoencoder.decode)
+  np.testing.assert_allclose(np.asarray(other[:, :41]), np.asarray(logits[:, :41]), atol=1e-5)
+  assert np.abs(np.asarray(other[:, 41:] - logits[:, 41:])).max() > 1e-3
+  # Frame f of the embedding conditions exactly the samples [f·hop, (f+1)·hop).
+  moved = en.at[:, 2].add(1.0)
+  again = model.apply(params, scaled, moved, method=nsynth.Autoencoder.decode)
+  diff = np.abs(np.asarray(again - logits)).max(-1)[0]
+  assert diff[:32].max() < 1e-5 and diff[32:48].min() > 1e-4
+
+
+def test_generation_from_an_embedding_equals_the_forward_pass():
+  """Synthesis (LC inside the scan, from one zero input) re-scored by the teacher-forced decoder."""
+  model = tiny(hop=16)
+  x = audio_batch(2, 64)
+  params = init(model, x)
+  _, _, en = model.apply(params, jnp.asarray(x))
+  dec, dec_params = model.decoder, {'params': params['params']['decoder']}
+  lc = nsynth.upsample(en, 16)  # [B, 64, E]
+  keys = jax.random.split(jax.random.key(0), 2)
+  start = jnp.zeros((2, 1), jnp.float32)
+  out = generate.generate(dec, dec_params, keys, 64, None, 0.0, 'nsynth', start, lc=lc)
+  scaled = audio.nsynth_scalar(out, 256, xp=jnp)
+  logits = model.apply(params, scaled, en, method=nsynth.Autoencoder.decode)
+  np.testing.assert_array_equal(np.asarray(out), np.asarray(jnp.argmax(logits, -1)))
+  # Teacher forcing through the queues gives the forward logits at every position.
+  stepped, _ = generate.step_through(dec, dec_params, nsynth.decoder_inputs(scaled), None, lc)
+  assert float(jnp.max(jnp.abs(stepped - logits))) <= 1e-4
+  sampled = generate.generate(dec, dec_params, keys, 64, None, 1.0, 'nsynth', start, lc=lc)
+  other = generate.generate(dec, dec_params, keys, 64, None, 1.0, 'nsynth', start, lc=lc[::-1])
+  assert not np.array_equal(np.asarray(sampled), np.asarray(other))  # output depends on embedding
+
+
+def test_full_size_h512_bo16_shapes():
+  model = nsynth.from_config(nsynth.h512_bo16_config())
+  shapes = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 1024)))['params']
+  assert shapes['encoder']['start']['kernel'].shape == (3, 1, 128)
+  assert shapes['encoder']['bottleneck']['kernel'].shape == (128, 16)
+  assert shapes['decoder']['layer_29']['filter_gate']['kernel'].shape == (3, 512, 1024)
+  assert shapes['decoder']['skip_kernel'].shape == (30, 512, 256)
+  assert shapes['decoder']['lc_proj'].shape == (30, 16, 1024)
+  assert model.decoder.receptive_field == 2 * sum(nsynth.H512_DILATIONS) + 1 + 2
