@@ -48,6 +48,7 @@ def get_config():
   c.data.augment.splits = ('train',)  # Splits it applies to.
 
   c.model = ml_collections.ConfigDict()
+  c.model.kind = 'wavenet'  # wavenet | nsynth_autoencoder (configs/nsynth_autoencoder.py).
   c.model.filter_width = 2  # Taps of every dilated conv.
   c.model.dilations = IBAB_DILATIONS  # One residual block per entry.
   c.model.residual_channels = 32
@@ -70,7 +71,9 @@ def get_config():
   c.train.num_train_steps = 100_000
   c.train.optimizer = 'adam'  # adam | sgd | rmsprop (ibab's three).
   c.train.learning_rate = 1e-3
-  c.train.lr_schedule = 'constant'  # constant | cosine | warmup_cosine
+  c.train.lr_schedule = 'constant'  # constant | cosine | warmup_cosine | piecewise
+  c.train.lr_boundaries = ()  # piecewise: steps where the rate changes ...
+  c.train.lr_values = ()  # ... and the rates: lr_values[0] first, lr_values[i] from lr_boundaries[i-1].
   c.train.warmup_steps = 0
   c.train.momentum = 0.9  # sgd and rmsprop.
   c.train.adam_epsilon = 1e-4  # ibab's, not optax's 1e-8.

@@ -58,8 +58,22 @@ def check_config(config) -> None:
     raise ConfigError(f'train.num_train_steps={t.num_train_steps!r}: must be an integer >= 0')
   if t.optimizer not in ('adam', 'sgd', 'rmsprop'):
     raise ConfigError(f'train.optimizer={t.optimizer!r}: must be adam, sgd or rmsprop')
-  if t.lr_schedule not in ('constant', 'cosine', 'warmup_cosine'):
-    raise ConfigError(f'train.lr_schedule={t.lr_schedule!r}: must be constant, cosine or warmup_cosine')
+  if t.lr_schedule not in ('constant', 'cosine', 'warmup_cosine', 'piecewise'):
+    raise ConfigError(f'train.lr_schedule={t.lr_schedule!r}: must be constant, cosine, warmup_cosine '
+                      f'or piecewise')
+  if t.lr_schedule == 'piecewise' and (len(t.lr_values) != len(t.lr_boundaries) + 1
+                                       or not all(v > 0 for v in t.lr_values)):
+    raise ConfigError(f'train.lr_values={tuple(t.lr_values)}: piecewise needs one positive rate more '
+                      f'than train.lr_boundaries={tuple(t.lr_boundaries)}')
+  kind = m.get('kind', 'wavenet')
+  if kind not in ('wavenet', 'nsynth_autoencoder'):
+    raise ConfigError(f"model.kind={kind!r}: must be 'wavenet' or 'nsynth_autoencoder'")
+  if kind == 'nsynth_autoencoder':
+    if m.gc_cardinality:
+      raise ConfigError('model.gc_cardinality: the NSynth autoencoder is not class conditioned (set 0)')
+    if d.sample_size % m.encoder.hop:
+      raise ConfigError(f'data.sample_size={d.sample_size}: the autoencoder crops must be a multiple '
+                        f'of model.encoder.hop={m.encoder.hop}')
   if not 0 <= t.ema_decay < 1:
     raise ConfigError(f'train.ema_decay={t.ema_decay!r}: must be in [0, 1)')
   for key in ('log_every_steps', 'checkpoint_every_steps'):

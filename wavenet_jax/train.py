@@ -19,8 +19,8 @@ import numpy as np
 import optax
 from clu import metric_writers
 
-from wavenet_jax import (audio, augment, checkpointing, config_checks, generate, input_pipeline, plots,
-                         sharding, sources)
+from wavenet_jax import (audio, augment, checkpointing, config_checks, generate, input_pipeline, nsynth,
+                         plots, sharding, sources)
 from wavenet_jax.wavenet import WaveNet
 
 
@@ -39,16 +39,33 @@ class TrainState:
 
 # ---------------------------------------------------------------------------- setup
 
-def create_model(config, gc_cardinality: int) -> WaveNet:
+def create_model(config, gc_cardinality: int):
+  """The WaveNet of config.model, or (model.kind 'nsynth_autoencoder') the NSynth autoencoder."""
+  if is_autoencoder(config.model):
+    return nsynth.from_config(config.model)
   model = config.model.copy_and_resolve_references()
   with model.unlocked():
     model.gc_cardinality = gc_cardinality
   return WaveNet.from_config(model)
 
 
+def is_autoencoder(model_config) -> bool:
+  return model_config.get('kind', 'wavenet') == 'nsynth_autoencoder'
+
+
+def context_of(model) -> int:
+  """Samples of context the pipeline pads each crop with: a WaveNet's receptive field
+  (ibab's leading silence); none for the autoencoder, which, like magenta, learns every
+  sample of its crop from zero history."""
+  return 0 if isinstance(model, nsynth.Autoencoder) else model.receptive_field
+
+
 def learning_rate_schedule(t):
   if t.lr_schedule == 'constant':
     return optax.constant_schedule(t.learning_rate)
+  if t.lr_schedule == 'piecewise':  # NSynth's: lr_values[i] from step lr_boundaries[i - 1] on.
+    return optax.piecewise_constant_schedule(
+        t.lr_values[0], {int(b): v / u for b, v, u in zip(t.lr_boundaries, t.lr_values[1:], t.lr_values)})
   if t.lr_schedule == 'cosine':
     return optax.cosine_decay_schedule(t.learning_rate, max(t.num_train_steps, 1))
   return optax.warmup_cosine_decay_schedule(0.0, t.learning_rate, t.warmup_steps,
@@ -104,6 +121,9 @@ def drop_classes(key, labels, rate, null_id):
 
 def nll_per_target(model, model_config, params, batch, receptive_field, gc_ids=None):
   """-> (nll [B, S] in nats, target mask [B, S]); gc_ids default to the batch's labels."""
+  if isinstance(model, nsynth.Autoencoder):  # reconstruction: every sample of the crop
+    logits, classes, _ = model.apply(params, batch['audio'])
+    return optax.softmax_cross_entropy_with_integer_labels(logits, classes), batch['mask']
   inputs, classes = model_inputs(model_config, batch['audio'])
   num_outputs = classes.shape[1] - receptive_field
   gc = (batch['label'] if gc_ids is None else gc_ids) if model.gc_cardinality else None
@@ -115,7 +135,7 @@ def nll_per_target(model, model_config, params, batch, receptive_field, gc_ids=N
 
 def make_train_step(model, config, tx, schedule, mesh):
   m, t = config.model, config.train
-  rf = model.receptive_field
+  rf = context_of(model)
 
   def loss_fn(params, batch, gc_ids):
     nll, mask = nll_per_target(model, m, params, batch, rf, gc_ids)
@@ -141,7 +161,7 @@ def make_train_step(model, config, tx, schedule, mesh):
 
 
 def make_eval_step(model, config, num_classes, mesh):
-  rf = model.receptive_field
+  rf = context_of(model)
 
   def eval_step(params, batch):  # -> per-class nll sums and target counts, [K] each.
     nll, mask = nll_per_target(model, config.model, params, batch, rf)
@@ -167,20 +187,22 @@ class Run:
       raise config_checks.ConfigError(f'data.augment.{e}') from None
     self.sources = sources.from_config(config.data, _resolver(config.data))
     self.class_names = self.sources.class_names
-    gc = config_checks.check_class_count(config, len(self.class_names))
-    self.model = create_model(config, gc)
-    self.receptive_field = self.model.receptive_field
+    self.gc_cardinality = config_checks.check_class_count(config, len(self.class_names))
+    self.model = create_model(config, self.gc_cardinality)
+    self.receptive_field = context_of(self.model)
     self.mesh = sharding.make_mesh()
 
   def init_state(self, tx):
     t = self.config.train
-    crop = jnp.zeros((1, self.receptive_field + 1), jnp.float32)
-    inputs, _ = model_inputs(self.config.model, crop)
-    gc = jnp.zeros((1,), jnp.int32) if self.model.gc_cardinality else None
+    if isinstance(self.model, nsynth.Autoencoder):
+      args = (jnp.zeros((1, self.model.hop), jnp.float32),)
+    else:
+      inputs, _ = model_inputs(self.config.model, jnp.zeros((1, self.receptive_field + 1), jnp.float32))
+      args = (inputs, jnp.zeros((1,), jnp.int32) if self.model.gc_cardinality else None)
 
     def init(seed):
       key = jax.random.PRNGKey(seed)
-      params = self.model.init(jax.random.fold_in(key, 0), inputs, gc)
+      params = self.model.init(jax.random.fold_in(key, 0), *args)
       return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
                         ema_params=params if t.ema_decay > 0 else None,
                         rng=jax.random.fold_in(key, 1))
@@ -190,8 +212,8 @@ class Run:
   def meta(self, step, position):
     return {'step': int(step), 'data_position': int(position), 'class_names': self.class_names,
             'sample_rate': self.config.data.sample_rate, 'receptive_field': self.receptive_field,
-            'gc_cardinality': self.model.gc_cardinality, 'model': self.config.model.to_dict(),
-            'null_class_id': self.model.gc_cardinality - 1 if self.config.model.gc_null_class else None,
+            'gc_cardinality': self.gc_cardinality, 'model': self.config.model.to_dict(),
+            'null_class_id': self.gc_cardinality - 1 if self.config.model.gc_null_class else None,
             'data_dirs': self.sources.data_dirs}
 
   def eval_batches(self, split):
@@ -306,7 +328,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
   writer = metric_writers.create_default_writer(run.workdir, just_logging=jax.process_index() > 0)
   step = int(jax.device_get(state.step))
   last_saved = latest
-  print(f'{len(run.class_names)} classes, receptive field {run.receptive_field} samples, '
+  decoder = run.model.decoder if isinstance(run.model, nsynth.Autoencoder) else run.model
+  print(f'{len(run.class_names)} classes, receptive field {decoder.receptive_field} samples, '
         f'{jax.device_count()} devices, global batch {t.batch_size}; steps {step} -> {t.num_train_steps}.',
         flush=True)
 
@@ -354,7 +377,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
           eval_metrics = run.evaluate(eval_step, eval_params(state), config.data.eval_split)
           _write_eval(writer, step, eval_metrics)
           print(f'eval step {step}: {_format_eval(eval_metrics)}', flush=True)
-        if t.generate_every_steps and (step % t.generate_every_steps == 0 or step == t.num_train_steps):
+        if t.generate_every_steps and not is_autoencoder(config.model) and (step % t.generate_every_steps == 0 or step == t.num_train_steps):
           _write_generations(writer, step, run, eval_params(state), config)
         if due_ckpt or stop.received:
           save(state, step)
