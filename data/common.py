@@ -97,12 +97,13 @@ class AudioBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
       yield key, example
 
 
-def build(out, make_builder, overwrite=False):
+def build(out, make_builder, overwrite=False, num_shards=None):
   """Builds `make_builder(tmp_dir)` into the TFDS version directory `out`, all or nothing.
 
   `make_builder` may use tmp_dir for scratch files; it is deleted in every case. An
   existing `out` is replaced only with overwrite=True and only once the new one is done.
-  Returns `out`.
+  num_shards: files per split (fewer for a split of fewer examples: TFDS drops empty
+  files); None lets TFDS size them at 64 MiB-1 GiB, so a small split is one file. Returns `out`.
   """
   out = os.path.abspath(os.fspath(out))
   _check_out(out, overwrite)
@@ -117,7 +118,7 @@ def build(out, make_builder, overwrite=False):
           download_dir=os.path.join(tmp, 'downloads'),
           download_config=tfds.download.DownloadConfig(
               # Split sizes come from the writer; feature statistics would reread it all.
-              compute_stats=tfds.download.ComputeStatsMode.SKIP))
+              compute_stats=tfds.download.ComputeStatsMode.SKIP, num_shards=num_shards))
     version_dir = os.fspath(builder.data_dir)
     report = _report(builder, out)
     with open(os.path.join(version_dir, REPORT_FILE), 'w') as f:

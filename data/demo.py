@@ -161,8 +161,11 @@ class DemoCorpus(common.AudioBuilder, skip_registration=True):
 
 
 def build_demo(out, sample_rate=16000, clip_seconds=1.0, train_per_class=32,
-               validation_per_class=4, overwrite=False):
-  """Writes the demo corpus as a prepared dataset at `out`; returns `out`."""
+               validation_per_class=4, num_shards=None, overwrite=False):
+  """Writes the demo corpus as a prepared dataset at `out`; returns `out`.
+
+  num_shards: files per split (default: one); several let multi-host reading be tested.
+  """
   if sample_rate < 8000:
     raise common.DataError(f'sample_rate={sample_rate}: the demo needs >= 8000 Hz')
   num_samples = int(round(clip_seconds * sample_rate))
@@ -171,7 +174,9 @@ def build_demo(out, sample_rate=16000, clip_seconds=1.0, train_per_class=32,
   if train_per_class < 1 or validation_per_class < 1:
     raise common.DataError(f'train_per_class={train_per_class}, validation_per_class='
                            f'{validation_per_class}: each split needs >= 1 clip per class')
+  if num_shards is not None and num_shards < 1:
+    raise common.DataError(f'num_shards={num_shards}: must be >= 1')
   per_class = {'train': int(train_per_class), 'validation': int(validation_per_class)}
   return common.build(out, lambda tmp: DemoCorpus(
       num_samples=num_samples, per_class=per_class, sample_rate=sample_rate, data_dir=tmp),
-                      overwrite=overwrite)
+                      overwrite=overwrite, num_shards=num_shards)

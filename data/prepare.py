@@ -9,6 +9,8 @@ Each raw corpus is read in the layout it is downloaded in:
   python data/prepare.py librispeech --src=LibriSpeech --out=/data/libri [--subsets=dev-clean]
   python data/prepare.py esc50 --src=ESC-50-master --out=/data/esc50 [--esc10]
   python data/prepare.py nsynth --src=nsynth --out=/data/nsynth [--label=pitch]
+  python data/prepare.py tfds --src=NAME[/CONFIG][:VERSION] --out=/data/x [--tfds_data_dir=D]
+      (a TFDS catalog dataset already prepared in D: gtzan, vctk, librispeech, nsynth, ...)
 
 Options of the file corpora: --validation_fraction (not esc50, whose folds are its
 splits), --silence_threshold. The dataset's build_report.json lists what was skipped.
@@ -28,6 +30,7 @@ if __name__ == '__main__':  # run as a script: make `data` and `wavenet_jax` imp
   # TF's C++ start-up chatter would bury the report; a user's own setting wins.
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+from data import catalog
 from data import common
 from data import demo
 from data import esc50
@@ -49,6 +52,7 @@ _CORPORA = {
     'librispeech': librispeech.build_librispeech,
     'esc50': esc50.build_esc50,
     'nsynth': nsynth.build_nsynth,
+    'tfds': catalog.build_catalog,
 }
 CORPORA = tuple(_CORPORA)
 
@@ -117,13 +121,15 @@ def resolve(source, corpus, cache_dir, sample_rate=16000, **options):
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   parser.add_argument('corpus', choices=CORPORA)
-  parser.add_argument('--src', help='raw tree to read (not for demo)')
+  parser.add_argument('--src', help='raw tree to read (not for demo); for tfds the catalog '
+                      'name, NAME[/CONFIG][:VERSION]')
   parser.add_argument('--out', required=True, help='dataset directory to write')
   parser.add_argument('--sample_rate', type=int, default=16000)
   parser.add_argument('--overwrite', action='store_true', help='replace an existing --out')
   parser.add_argument('--pattern', help='folder: regex whose group 1 is the label')
   parser.add_argument('--validation_fraction', type=float,
-                      help='folder, gtzan, vctk, librispeech (default 0.1)')
+                      help='folder, gtzan, vctk, librispeech, tfds without a validation '
+                      'split (default 0.1)')
   parser.add_argument('--silence_threshold', type=float,
                       help='all but demo: a file no louder than this frame RMS is skipped')
   parser.add_argument('--mic', type=int, help='vctk 0.92: microphone 1 or 2 (default 1)')
@@ -132,10 +138,18 @@ def main(argv=None):
   parser.add_argument('--esc10', action='store_true', default=None,
                       help='esc50: only the 10 classes of ESC-10')
   parser.add_argument('--label', help=f'nsynth: one of {", ".join(nsynth.LABELS)} '
-                      '(default instrument_family)')
+                      '(default instrument_family); tfds: an alias of the entry or a label '
+                      'field, nested as a/b')
+  parser.add_argument('--tfds_data_dir', help='tfds: where the catalog dataset is prepared '
+                      '(default: TFDS\'s own)')
+  parser.add_argument('--audio_feature', help='tfds: the Audio feature of an entry data/'
+                      'catalog.py does not know, when it has several')
+  parser.add_argument('--splits', help='tfds: catalog splits to read, e.g. '
+                      'train_clean100,dev_clean (default all)')
   parser.add_argument('--clip_seconds', type=float, help='demo (default 1.0)')
   parser.add_argument('--train_per_class', type=int, help='demo (default 32)')
   parser.add_argument('--validation_per_class', type=int, help='demo (default 4)')
+  parser.add_argument('--num_shards', type=int, help='demo: files per split (default one)')
   args = parser.parse_args(argv)
   options = {k: v for k, v in vars(args).items()
              if v is not None and k not in ('corpus', 'src', 'out', 'sample_rate', 'overwrite')}
