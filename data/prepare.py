@@ -85,14 +85,17 @@ def _short_hash(value):
 def resolve(source, corpus, cache_dir, sample_rate=16000, **options):
   """A prepared dataset dir for `source`, preparing it into cache_dir on first use.
 
-  source: a prepared dir (returned as is), a raw tree of `corpus`, or empty for the demo.
+  source: a prepared dir (returned as is), a raw tree of `corpus`, a TFDS catalog name
+  (corpus 'tfds', e.g. 'gtzan' with option tfds_data_dir), or empty for the demo.
   The cache entry is keyed by (absolute source path, sample rate, options), not by the
   tree's contents: delete the entry to pick up changed files.
   """
   source = os.fspath(source) if source else ''
   if source and is_prepared(source):
     return source
-  if source:
+  if source and corpus == 'tfds':  # a catalog name, not a path
+    out = os.path.join(cache_dir, 'tfds-' + _short_hash([source, sample_rate, options]))
+  elif source:
     if not os.path.isdir(source):
       raise DataError(f'{source}: no such directory (expected a prepared dataset or a raw '
                       f'{corpus} tree)')

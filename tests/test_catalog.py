@@ -184,6 +184,10 @@ def test_librispeech_speaker_ids_give_the_raw_corpus_dataset(tmp_path):
   fake_catalog(data_dir, 'librispeech', rows)
   out = catalog.build_catalog('librispeech', tmp_path / 'catalog', tfds_data_dir=data_dir)
   assert report_of(out)['class_names'] == ['1089', '174', '84']  # str(id), sorted as text
+  # What a config does with data.corpus='tfds', data.source='librispeech': prepared once.
+  cached = prepare.resolve('librispeech', 'tfds', tmp_path / 'cache', tfds_data_dir=str(data_dir))
+  assert cached.startswith(str(tmp_path / 'cache')) and split_sizes(cached) == split_sizes(out)
+  assert prepare.resolve('librispeech', 'tfds', tmp_path / 'cache', tfds_data_dir=str(data_dir)) == cached
   assert split_sizes(out) == {'train': 9, 'validation': 3}  # subsets pooled, drawn per speaker
 
   from_raw = all_examples(librispeech.build_librispeech(raw, tmp_path / 'from raw'))
