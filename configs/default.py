@@ -27,7 +27,7 @@ def get_config():
   c.data.rename = ()  # 'old=new' strings relabelling classes of data.source (several olds may share a new).
   # More sources mixed into the same run: dicts with `source`, `corpus` and optionally `options`,
   # `include`, `exclude`, `rename`, `train_split`, `eval_split`, e.g. seed 000's swap:
-  # data.exclude=('p225',), mix=(dict(source=GENRES, corpus='gtzan', include=('blues',), rename=('blues=p225',)),)
+  # data.exclude=('p225',), mix=({'source': GENRES, 'corpus': 'gtzan', 'include': ('blues',), 'rename': ('blues=p225',)},)
   c.data.mix = ()
   c.data.class_names_from = ''  # A run (workdir or step dir) whose class order comes first: transfer keeps embedding rows.
   c.data.cache_dir = '~/.cache/wavenet_jax'  # Where raw trees and the demo are prepared.
