@@ -170,7 +170,11 @@ def test_four_devices_split_the_batch(demo_dir, tmp_path):
   assert int(view['step']) == 2
 
 
-def test_two_processes_train_identical_params(demo_dir, tmp_path):
+def test_two_processes_train_identical_params(tmp_path):
+  from data import demo as demo_data
+  # Four shard files per split: each process must read its own two.
+  demo_dir = demo_data.build_demo(str(tmp_path / 'demo'), train_per_class=4, validation_per_class=1,
+                                  clip_seconds=0.25, num_shards=4)
   addr = f'127.0.0.1:{_free_port()}'
   outs = [str(tmp_path / f'view{i}.npz') for i in range(2)]
   env = {'XLA_FLAGS': '--xla_force_host_platform_device_count=1'}
@@ -187,6 +191,8 @@ def test_two_processes_train_identical_params(demo_dir, tmp_path):
   records = [set(v['records']) for v in views]
   assert not records[0] & records[1]
   assert len(records[0]) + len(records[1]) == 24 and abs(len(records[0]) - len(records[1])) <= 1
+  files = [{r.rsplit(':', 1)[0] for r in rec} for rec in records]
+  assert len(files[0]) == len(files[1]) == 2 and not files[0] & files[1]  # disjoint shard files
   assert not np.array_equal(views[0]['local_first'], views[1]['local_first'])
   names = [k for k in views[0].files if k.startswith('[')]
   assert names
