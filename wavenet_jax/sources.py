@@ -98,8 +98,9 @@ class Sources:
   def host_num_examples(self, which, process_index=0, process_count=1) -> int:
     """Records this host keeps per epoch (left-out classes excluded)."""
     n = 0
+    all_reads = self.host_reads(which, process_index, process_count)
     for i, part in enumerate(self.parts):
-      reads = [r for r in self.host_reads(which, process_index, process_count) if r.part == i]
+      reads = [r for r in all_reads if r.part == i]
       if not part.filtered:
         n += sum(r.take for r in reads)
       elif process_count == 1 and (counts := _report_counts(part, which)) is not None:
