@@ -1,6 +1,8 @@
-"""Entry point: python launch.py --config=configs/X.py --workdir=DIR [--mode=train|eval|generate] [--config.a.b=v].
+"""Entry point: python launch.py --config=configs/X.py --workdir=DIR [--mode=MODE] [--config.a.b=v].
 
-A relaunch with the same --workdir resumes from its latest checkpoint.
+Modes: train (default; a relaunch with the same --workdir resumes from its latest
+checkpoint), eval, generate (wavs from a WaveNet), encode (audio files -> NSynth embedding
+.npy files) and synthesize (embedding .npy files or an interpolation -> wavs).
 """
 import sys
 
@@ -13,7 +15,7 @@ from ml_collections import config_flags  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Checkpoints, TensorBoard logs and outputs go here.')
-_MODE = flags.DEFINE_enum('mode', 'train', ['train', 'eval', 'generate'], 'What to do.')
+_MODE = flags.DEFINE_enum('mode', 'train', ['train', 'eval', 'generate', 'encode', 'synthesize'], 'What to do.')
 _SPLIT = flags.DEFINE_string('split', '', 'eval: the split to evaluate (default: config.data.eval_split).')
 _COORDINATOR = flags.DEFINE_string('coordinator_address', None, 'Multi-process: host:port of process 0.')
 _NUM_PROCESSES = flags.DEFINE_integer('num_processes', None, 'Multi-process: how many.')
@@ -28,14 +30,18 @@ def main(argv):
   from wavenet_jax import sharding  # after flag parsing: bad flags fail before JAX starts.
   sharding.maybe_initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   from data.common import DataError
-  from wavenet_jax import audio, checkpointing, config_checks, generate_files, train
+  from wavenet_jax import audio, checkpointing, config_checks, embeddings, generate_files, train
   user_errors = (config_checks.ConfigError, DataError, checkpointing.CheckpointError,
-                 audio.AudioError, train.NonFiniteLossError)
+                 audio.AudioError, train.NonFiniteLossError, embeddings.EmbeddingError)
   try:
     if _MODE.value == 'train':
       train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
     elif _MODE.value == 'eval':
       train.evaluate(_CONFIG.value, _WORKDIR.value, _SPLIT.value)
+    elif _MODE.value == 'encode':
+      embeddings.encode_files(_CONFIG.value, _WORKDIR.value)
+    elif _MODE.value == 'synthesize':
+      embeddings.synthesize_files(_CONFIG.value, _WORKDIR.value)
     else:
       generate_files.generate_files(_CONFIG.value, _WORKDIR.value)
   except user_errors as e:

@@ -48,7 +48,9 @@ def get_config():
   c.data.augment.splits = ('train',)  # Splits it applies to.
 
   c.model = ml_collections.ConfigDict()
-  c.model.kind = 'wavenet'  # wavenet | nsynth_autoencoder (configs/nsynth_autoencoder.py).
+  # wavenet | nsynth_autoencoder (configs/nsynth_autoencoder.py) | nsynth_classifier (encoder + head)
+  # | nsynth_autoencoder_classifier (autoencoder + head): configs/speaker_id.py, configs/esc50.py.
+  c.model.kind = 'wavenet'
   c.model.filter_width = 2  # Taps of every dilated conv.
   c.model.dilations = IBAB_DILATIONS  # One residual block per entry.
   c.model.residual_channels = 32
@@ -65,6 +67,11 @@ def get_config():
   c.model.lc_channels = 0  # Local-conditioning features per sample (set by models that use it).
   c.model.input_bias = False  # NSynth: a bias on the first (scalar-input) conv.
   c.model.input_skip = False  # NSynth: the first conv's output feeds the skip sum too.
+  c.model.classifier = ml_collections.ConfigDict()  # The classification head of the nsynth_*classifier kinds.
+  c.model.classifier.num_classes = -1  # -1 = the dataset's class count; a number must equal it.
+  c.model.classifier.pooling = 'mean'  # mean | max | attention: embedding frames -> one vector.
+  c.model.classifier.hidden = (256,)  # MLP widths (ReLU) between the pooled embedding and the logits.
+  c.model.classifier.attention_channels = 64  # attention pooling: width of the frame scorer.
 
   c.train = ml_collections.ConfigDict()
   c.train.batch_size = 1  # Global, over all devices and hosts.
@@ -87,7 +94,11 @@ def get_config():
   c.train.max_checkpoints_to_keep = 5
   c.train.generate_every_steps = 0  # Short generations per class to TensorBoard (audio + spectrogram); 0 = off.
   c.train.generate_num_samples = 16000  # Length of each of those (at generate.temperature).
-  c.train.init_from = ''  # A run's workdir (or step dir): start from its params, fresh optimizer.
+  c.train.init_from = ''  # A run's workdir (or step dir), or an ibab WaveNet / magenta NSynth TF checkpoint prefix: start from its params, fresh optimizer.
+  c.train.init_modules = ()  # Top-level modules taken from init_from ('encoder', 'decoder', 'head'); () = all it fits.
+  c.train.encoder_training = 'fine_tune'  # NSynth kinds: fine_tune | frozen | lower_lr (the encoder's rate x encoder_lr_scale).
+  c.train.encoder_lr_scale = 0.1
+  c.train.classification_weight = 1.0  # nsynth_autoencoder_classifier: loss = reconstruction CE + w · class CE.
 
   c.eval = ml_collections.ConfigDict()
   c.eval.batch_size = 4
@@ -108,4 +119,16 @@ def get_config():
   c.generate.seed = 0
   c.generate.batch_size = 16  # Streams generated together.
   c.generate.chunk_size = 16000  # Samples per scan; memory does not grow with num_samples.
+
+  # launch.py --mode=encode | synthesize (NSynth autoencoders; wavenet_jax/embeddings.py).
+  # synthesize samples with generate.temperature, top_k, top_p, seed (one key for every file),
+  # batch_size (files generated together) and chunk_size.
+  c.embeddings = ml_collections.ConfigDict()
+  c.embeddings.checkpoint = ''  # A workdir, step dir or magenta TF checkpoint prefix; '' = latest of --workdir.
+  c.embeddings.input = ''  # encode: audio folder (recursive) or file; synthesize: .npy folder or file ('' = WORKDIR/embeddings).
+  c.embeddings.out_dir = ''  # '' = WORKDIR/embeddings (encode) or WORKDIR/synthesized (synthesize).
+  c.embeddings.batch_size = 8  # encode: files of one length encoded together.
+  c.embeddings.chunk_frames = 1024  # encode: frames per encoder pass (+ a halo); device memory does not grow with length.
+  c.embeddings.interpolate = ()  # synthesize: ('A.npy', 'B.npy') mixes them instead of reading input.
+  c.embeddings.interpolation_steps = 5  # Mixes (1 - a)·A + a·B for a in linspace(0, 1, steps).
   return c

@@ -10,6 +10,10 @@ class ConfigError(ValueError):
   """A config value or path that cannot work; the message names the key or path."""
 
 
+CLASSIFIER_KINDS = ('nsynth_classifier', 'nsynth_autoencoder_classifier')
+KINDS = ('wavenet', 'nsynth_autoencoder') + CLASSIFIER_KINDS
+
+
 def _positive_int(value):
   return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
@@ -66,19 +70,48 @@ def check_config(config) -> None:
     raise ConfigError(f'train.lr_values={tuple(t.lr_values)}: piecewise needs one positive rate more '
                       f'than train.lr_boundaries={tuple(t.lr_boundaries)}')
   kind = m.get('kind', 'wavenet')
-  if kind not in ('wavenet', 'nsynth_autoencoder'):
-    raise ConfigError(f"model.kind={kind!r}: must be 'wavenet' or 'nsynth_autoencoder'")
-  if kind == 'nsynth_autoencoder':
+  if kind not in KINDS:
+    raise ConfigError(f'model.kind={kind!r}: must be one of {", ".join(KINDS)}')
+  if kind != 'wavenet':
+    if 'encoder' not in m:
+      raise ConfigError(f'model.encoder: model.kind={kind!r} needs the NSynth encoder settings '
+                        f'(start from configs/nsynth_autoencoder.py, configs/speaker_id.py or configs/esc50.py)')
     if m.gc_cardinality:
       raise ConfigError('model.gc_cardinality: the NSynth autoencoder is not class conditioned (set 0)')
     if d.sample_size % m.encoder.hop:
-      raise ConfigError(f'data.sample_size={d.sample_size}: the autoencoder crops must be a multiple '
+      raise ConfigError(f'data.sample_size={d.sample_size}: the NSynth models\' crops must be a multiple '
                         f'of model.encoder.hop={m.encoder.hop}')
+  mode = t.get('encoder_training', 'fine_tune')
+  if mode not in ('fine_tune', 'frozen', 'lower_lr'):
+    raise ConfigError(f'train.encoder_training={mode!r}: must be fine_tune, frozen or lower_lr')
+  if mode != 'fine_tune' and kind == 'wavenet':
+    raise ConfigError(f'train.encoder_training={mode!r}: a WaveNet has no encoder (keep fine_tune)')
+  if mode == 'lower_lr' and not 0 < t.encoder_lr_scale:
+    raise ConfigError(f'train.encoder_lr_scale={t.encoder_lr_scale!r}: must be > 0')
+  if kind in CLASSIFIER_KINDS:
+    c = m.classifier
+    if c.pooling not in ('mean', 'max', 'attention'):
+      raise ConfigError(f'model.classifier.pooling={c.pooling!r}: must be mean, max or attention')
+    if not isinstance(c.hidden, (tuple, list)) or not all(_positive_int(h) for h in c.hidden):
+      raise ConfigError(f'model.classifier.hidden={c.hidden!r}: must be a list of positive integers')
+    if not _positive_int(c.attention_channels):
+      raise ConfigError(f'model.classifier.attention_channels={c.attention_channels!r}: must be a positive integer')
+    if not t.classification_weight >= 0:
+      raise ConfigError(f'train.classification_weight={t.classification_weight!r}: must be >= 0')
   if not 0 <= t.ema_decay < 1:
     raise ConfigError(f'train.ema_decay={t.ema_decay!r}: must be in [0, 1)')
   for key in ('log_every_steps', 'checkpoint_every_steps'):
     if not _positive_int(t[key]):
       raise ConfigError(f'train.{key}={t[key]!r}: must be a positive integer')
+
+
+def check_classifier_classes(config, num_classes: int) -> int:
+  """A classifier's output count: the dataset's classes (model.classifier.num_classes -1 or equal)."""
+  n = config.model.classifier.num_classes
+  if n != -1 and n != num_classes:
+    raise ConfigError(f'model.classifier.num_classes={n}: the dataset has {num_classes} classes '
+                      f'(set -1 to take the dataset\'s count)')
+  return num_classes
 
 
 def check_class_count(config, num_classes: int) -> int:

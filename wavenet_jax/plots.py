@@ -1,4 +1,4 @@
-"""Pictures of audio: a log-magnitude spectrogram as a PNG or an image array."""
+"""Pictures for PNGs and TensorBoard: a log-magnitude spectrogram, a confusion matrix."""
 import numpy as np
 
 
@@ -29,3 +29,37 @@ def save_spectrogram(path, audio, sample_rate, title=''):
   tmp = path + '.tmp.png'
   Image.fromarray(spectrogram_image(audio, sample_rate, title)).save(tmp)
   os.replace(tmp, path)
+
+
+def confusion_image(confusion, class_names, title=''):
+  """[K, K] counts (rows true, columns predicted) -> [H, W, 3] uint8 image, rows normalised."""
+  import matplotlib
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt
+
+  confusion = np.asarray(confusion, np.float64)
+  rates = confusion / np.maximum(confusion.sum(1, keepdims=True), 1)
+  k = len(class_names)
+  size = min(4 + 0.3 * k, 16)
+  fig, ax = plt.subplots(figsize=(size, size), dpi=100)
+  ax.imshow(rates, cmap='Blues', vmin=0, vmax=1)
+  labelled = k <= 60  # beyond that the names would only overlap
+  ax.set_xticks(range(k) if labelled else [])
+  ax.set_yticks(range(k) if labelled else [])
+  if labelled:
+    ax.set_xticklabels(class_names, rotation=90, fontsize=7)
+    ax.set_yticklabels(class_names, fontsize=7)
+  if k <= 20:  # counts readable in the cells
+    for i in range(k):
+      for j in range(k):
+        if confusion[i, j]:
+          ax.text(j, i, int(confusion[i, j]), ha='center', va='center', fontsize=7,
+                  color='white' if rates[i, j] > 0.5 else 'black')
+  ax.set_xlabel('predicted')
+  ax.set_ylabel('true')
+  ax.set_title(title)
+  fig.tight_layout()
+  fig.canvas.draw()
+  image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+  plt.close(fig)
+  return image

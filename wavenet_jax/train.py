@@ -1,9 +1,12 @@
-"""Training and evaluation of a (globally conditioned) WaveNet: `train_and_evaluate(config, workdir)`.
+"""Training and evaluation: `train_and_evaluate(config, workdir)`, `evaluate(config, workdir, split)`.
 
 Every step is a pure function of (state, batch) jitted over a mesh of all devices:
-state replicated, batch sharded on `data`. The loss is the cross entropy of the next
-sample's mu-law class over the targets that have a full receptive field of context and
-are not padding.
+state replicated, batch sharded on `data`. What is learnt depends on model.kind:
+  wavenet             the cross entropy of the next sample's mu-law class over the
+                      targets that have a full receptive field of context and are not padding;
+  nsynth_autoencoder  the same for every sample of the crop, given the crop's embedding;
+  nsynth_classifier, nsynth_autoencoder_classifier (classifier.py): the class cross
+                      entropy, plus w · nothing or the reconstruction cross entropy.
 """
 import json
 import math
@@ -19,8 +22,8 @@ import numpy as np
 import optax
 from clu import metric_writers
 
-from wavenet_jax import (audio, augment, checkpointing, config_checks, generate, input_pipeline, nsynth,
-                         plots, sharding, sources)
+from wavenet_jax import (audio, augment, checkpointing, classifier, config_checks, generate,
+                         input_pipeline, nsynth, plots, sharding, sources)
 from wavenet_jax.wavenet import WaveNet
 
 
@@ -39,25 +42,37 @@ class TrainState:
 
 # ---------------------------------------------------------------------------- setup
 
-def create_model(config, gc_cardinality: int):
-  """The WaveNet of config.model, or (model.kind 'nsynth_autoencoder') the NSynth autoencoder."""
-  if is_autoencoder(config.model):
+def create_model(config, num_classes: int):
+  """The model of config.model.kind; num_classes = gc_cardinality (WaveNet) or head outputs."""
+  kind = kind_of(config.model)
+  if kind == 'nsynth_autoencoder':
     return nsynth.from_config(config.model)
+  if kind in classifier.KINDS:
+    return classifier.from_config(config.model, num_classes,
+                                  freeze_encoder=config.train.encoder_training == 'frozen')
   model = config.model.copy_and_resolve_references()
   with model.unlocked():
-    model.gc_cardinality = gc_cardinality
+    model.gc_cardinality = num_classes
   return WaveNet.from_config(model)
 
 
+def kind_of(model_config) -> str:
+  return model_config.get('kind', 'wavenet')
+
+
 def is_autoencoder(model_config) -> bool:
-  return model_config.get('kind', 'wavenet') == 'nsynth_autoencoder'
+  return kind_of(model_config) == 'nsynth_autoencoder'
+
+
+def is_classifier(model) -> bool:
+  return isinstance(model, (classifier.Classifier, classifier.AutoencoderClassifier))
 
 
 def context_of(model) -> int:
   """Samples of context the pipeline pads each crop with: a WaveNet's receptive field
-  (ibab's leading silence); none for the autoencoder, which, like magenta, learns every
-  sample of its crop from zero history."""
-  return 0 if isinstance(model, nsynth.Autoencoder) else model.receptive_field
+  (ibab's leading silence); none for the NSynth models, which, like magenta, learn every
+  sample of their crop from zero history (and whose encoder sees the crop whole)."""
+  return 0 if isinstance(model, (nsynth.Autoencoder, classifier.Classifier)) else model.receptive_field
 
 
 def learning_rate_schedule(t):
@@ -73,16 +88,32 @@ def learning_rate_schedule(t):
 
 
 def make_optimizer(t):
+  """(optax transformation, schedule); train.encoder_training freezes the NSynth encoder
+  or scales its learning rate (the other modules train at the schedule's rate)."""
   schedule = learning_rate_schedule(t)
-  if t.optimizer == 'adam':
-    opt = optax.adam(schedule, eps=t.adam_epsilon)
-  elif t.optimizer == 'sgd':
-    opt = optax.sgd(schedule, momentum=t.momentum)
-  else:  # TF's RMSProp as ibab configures it: decay 0.9, epsilon 1e-5 inside the sqrt.
-    opt = optax.rmsprop(schedule, decay=0.9, eps=1e-5, momentum=t.momentum)
+
+  def base():
+    if t.optimizer == 'adam':
+      return optax.adam(schedule, eps=t.adam_epsilon)
+    if t.optimizer == 'sgd':
+      return optax.sgd(schedule, momentum=t.momentum)
+    # TF's RMSProp as ibab configures it: decay 0.9, epsilon 1e-5 inside the sqrt.
+    return optax.rmsprop(schedule, decay=0.9, eps=1e-5, momentum=t.momentum)
+
+  opt = base()
+  mode = t.get('encoder_training', 'fine_tune')
+  if mode != 'fine_tune':
+    encoder = optax.set_to_zero() if mode == 'frozen' else optax.chain(base(), optax.scale(t.encoder_lr_scale))
+    opt = optax.multi_transform({'encoder': encoder, 'rest': opt}, _encoder_labels)
   if t.grad_clip_norm > 0:
     opt = optax.chain(optax.clip_by_global_norm(t.grad_clip_norm), opt)
   return opt, schedule
+
+
+def _encoder_labels(params):
+  """'encoder' for every leaf of the NSynth encoder, 'rest' for the others."""
+  return {'params': {name: jax.tree_util.tree_map(lambda _: 'encoder' if name == 'encoder' else 'rest', sub)
+                     for name, sub in params['params'].items()}}
 
 
 def _is_bias(path) -> bool:
@@ -133,27 +164,34 @@ def nll_per_target(model, model_config, params, batch, receptive_field, gc_ids=N
   return nll, batch['mask'][:, receptive_field:]
 
 
+def objective(model, config, params, batch, gc_ids=None):
+  """-> (loss to minimise, metrics {'loss': .., ...}) of one batch, for every model kind."""
+  if is_classifier(model):
+    return classifier.losses(model, params, batch, config.train.classification_weight)
+  nll, mask = nll_per_target(model, config.model, params, batch, context_of(model), gc_ids)
+  loss = jnp.sum(nll * mask) / jnp.maximum(jnp.sum(mask), 1.0)
+  return loss, {'loss': loss}
+
+
 def make_train_step(model, config, tx, schedule, mesh):
-  m, t = config.model, config.train
-  rf = context_of(model)
+  t = config.train
 
   def loss_fn(params, batch, gc_ids):
-    nll, mask = nll_per_target(model, m, params, batch, rf, gc_ids)
-    loss = jnp.sum(nll * mask) / jnp.maximum(jnp.sum(mask), 1.0)
-    return loss + l2_penalty(params, t.l2_regularization_strength), loss
+    loss, metrics = objective(model, config, params, batch, gc_ids)
+    return loss + l2_penalty(params, t.l2_regularization_strength), metrics
 
   def train_step(state, batch):
     gc_ids = batch['label']
     if t.class_dropout > 0:
       key = jax.random.fold_in(state.rng, state.step)
       gc_ids = drop_classes(key, gc_ids, t.class_dropout, model.gc_cardinality - 1)
-    (_, nll), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, gc_ids)
+    (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, gc_ids)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     ema = state.ema_params
     if ema is not None:
       ema = optax.incremental_update(params, ema, step_size=1.0 - t.ema_decay)
-    metrics = {'loss': nll, 'grad_norm': optax.tree.norm(grads), 'learning_rate': schedule(state.step)}
+    metrics = dict(metrics, grad_norm=optax.tree.norm(grads), learning_rate=schedule(state.step))
     return state.replace(step=state.step + 1, params=params, opt_state=opt_state, ema_params=ema), metrics
 
   repl, data = sharding.replicated(mesh), sharding.batch_sharding(mesh)
@@ -163,10 +201,12 @@ def make_train_step(model, config, tx, schedule, mesh):
 def make_eval_step(model, config, num_classes, mesh):
   rf = context_of(model)
 
-  def eval_step(params, batch):  # -> per-class nll sums and target counts, [K] each.
+  def eval_step(params, batch):  # -> {name: per-class sums}, summed over batches by Run.evaluate
+    if is_classifier(model):
+      return classifier.eval_sums(model, params, batch, num_classes)
     nll, mask = nll_per_target(model, config.model, params, batch, rf)
-    per_example = jnp.sum(nll * mask, axis=1), jnp.sum(mask, axis=1)
-    return tuple(jax.ops.segment_sum(v, batch['label'], num_classes) for v in per_example)
+    per_example = {'nll': jnp.sum(nll * mask, axis=1), 'targets': jnp.sum(mask, axis=1)}
+    return {k: jax.ops.segment_sum(v, batch['label'], num_classes) for k, v in per_example.items()}
 
   return jax.jit(eval_step, in_shardings=(sharding.replicated(mesh), sharding.batch_sharding(mesh)),
                  out_shardings=sharding.replicated(mesh))
@@ -187,14 +227,21 @@ class Run:
       raise config_checks.ConfigError(f'data.augment.{e}') from None
     self.sources = sources.from_config(config.data, _resolver(config.data))
     self.class_names = self.sources.class_names
-    self.gc_cardinality = config_checks.check_class_count(config, len(self.class_names))
-    self.model = create_model(config, self.gc_cardinality)
+    if kind_of(config.model) in classifier.KINDS:
+      self.gc_cardinality = 0
+      self.num_outputs = config_checks.check_classifier_classes(config, len(self.class_names))
+    else:
+      self.gc_cardinality = self.num_outputs = config_checks.check_class_count(config, len(self.class_names))
+    self.model = create_model(config, self.num_outputs)
     self.receptive_field = context_of(self.model)
     self.mesh = sharding.make_mesh()
 
   def init_state(self, tx):
     t = self.config.train
-    if isinstance(self.model, nsynth.Autoencoder):
+    if is_classifier(self.model):
+      hop = self.model.encoder.hop
+      args = (jnp.zeros((1, hop), jnp.float32), jnp.ones((1, hop), jnp.float32))
+    elif isinstance(self.model, nsynth.Autoencoder):
       args = (jnp.zeros((1, self.model.hop), jnp.float32),)
     else:
       inputs, _ = model_inputs(self.config.model, jnp.zeros((1, self.receptive_field + 1), jnp.float32))
@@ -228,12 +275,15 @@ class Run:
         process_count=jax.process_count())
 
   def evaluate(self, eval_step, params, split):
-    """Validation NLL in bits/sample, overall and per class."""
-    totals = np.zeros(len(self.class_names)), np.zeros(len(self.class_names))
+    """Validation NLL in bits/sample, overall and per class; a classifier's accuracy metrics."""
+    totals = None
     for batch in self.eval_batches(split):
-      sums = eval_step(params, sharding.global_batch(batch, self.mesh))
-      totals = tuple(a + np.asarray(jax.device_get(b), np.float64) for a, b in zip(totals, sums))
-    nll, count = totals
+      sums = jax.device_get(eval_step(params, sharding.global_batch(batch, self.mesh)))
+      sums = {k: np.asarray(v, np.float64) for k, v in sums.items()}
+      totals = sums if totals is None else {k: totals[k] + v for k, v in sums.items()}
+    if is_classifier(self.model):
+      return classifier.summarize(totals, self.class_names, split)
+    nll, count = totals['nll'], totals['targets']
     bits = lambda n, c: float(n / c / math.log(2)) if c else float('nan')
     return {
         'split': split, 'targets': int(count.sum()),
@@ -284,13 +334,24 @@ class _StopSignal:
 
 
 def _format_eval(metrics):
+  if 'accuracy' in metrics:
+    return classifier.format_table(metrics)
   per_class = ', '.join(f'{k} {v:.3f}' for k, v in metrics['bits_per_sample_per_class'].items())
   return f"{metrics['split']}: {metrics['bits_per_sample']:.4f} bits/sample ({per_class})"
 
 
 def _write_eval(writer, step, metrics):
-  scalars = {"eval/bits_per_sample": metrics["bits_per_sample"]}
-  scalars.update({f'eval/bits_per_sample/{k}': v for k, v in metrics['bits_per_sample_per_class'].items()})
+  scalars = {}
+  if 'bits_per_sample' in metrics:
+    scalars['eval/bits_per_sample'] = metrics['bits_per_sample']
+    scalars.update({f'eval/bits_per_sample/{k}': v for k, v in metrics['bits_per_sample_per_class'].items()})
+  if 'accuracy' in metrics:
+    for key in ('accuracy', 'top5_accuracy', 'mean_per_class_accuracy', 'cross_entropy'):
+      scalars[f'eval/{key}'] = metrics[key]
+    scalars.update({f'eval/accuracy/{k}': v for k, v in metrics['per_class_accuracy'].items()})
+    names = list(metrics['per_class_accuracy'])
+    writer.write_images(step, {'eval/confusion': plots.confusion_image(
+        metrics['confusion'], names, f"{metrics['split']} step {step}")[None]})
   writer.write_scalars(step, scalars)
 
 
@@ -308,10 +369,13 @@ def train_and_evaluate(config, workdir: str) -> dict:
     position = meta['data_position']
     print(f'Resuming from {ckpt.directory}/{latest} (step {latest}).', flush=True)
   elif t.init_from:
-    state = state.replace(params=_params_from(t.init_from, state.params, run.mesh))
+    params, modules = _params_from(t.init_from, state.params, run.mesh, config)
+    state = state.replace(params=params)
     if state.ema_params is not None:
       state = state.replace(ema_params=state.params)
-    print(f'Initialised params from {t.init_from}; fresh optimizer.', flush=True)
+    fresh = [m for m in params['params'] if m not in modules]
+    print(f'Initialised {", ".join(modules) if fresh else "params"} from {t.init_from}'
+          + (f' ({", ".join(fresh)} fresh)' if fresh else '') + '; fresh optimizer.', flush=True)
 
   per_host = sharding.per_host_batch_size(t.batch_size)
   batches = input_pipeline.train_iterator(
@@ -328,8 +392,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   writer = metric_writers.create_default_writer(run.workdir, just_logging=jax.process_index() > 0)
   step = int(jax.device_get(state.step))
   last_saved = latest
-  decoder = run.model.decoder if isinstance(run.model, nsynth.Autoencoder) else run.model
-  print(f'{len(run.class_names)} classes, receptive field {decoder.receptive_field} samples, '
+  print(f'{len(run.class_names)} classes, {_describe(run.model)}, '
         f'{jax.device_count()} devices, global batch {t.batch_size}; steps {step} -> {t.num_train_steps}.',
         flush=True)
 
@@ -363,21 +426,24 @@ def train_and_evaluate(config, workdir: str) -> dict:
           elapsed = time.time() - timer_start
           steps_per_s = timer_steps / max(elapsed, 1e-9)
           mean = {k: float(np.mean([v[k] for v in values])) for k in values[-1]}
-          scalars = {'train/loss': mean['loss'], 'train/bits_per_sample': mean['loss'] / math.log(2),
-                     'train/learning_rate': mean['learning_rate'], 'train/grad_norm': mean['grad_norm'],
-                     'train/steps_per_s': steps_per_s,
-                     'train/audio_samples_per_s': steps_per_s * t.batch_size * config.data.sample_size}
+          scalars = {f'train/{k}': v for k, v in mean.items()}
+          if 'accuracy' not in mean:
+            scalars['train/bits_per_sample'] = mean['loss'] / math.log(2)
+          if 'reconstruction_loss' in mean:
+            scalars['train/reconstruction_bits_per_sample'] = mean['reconstruction_loss'] / math.log(2)
+          scalars.update({'train/steps_per_s': steps_per_s,
+                          'train/audio_samples_per_s': steps_per_s * t.batch_size * config.data.sample_size})
           writer.write_scalars(step, scalars)
           eta = (t.num_train_steps - step) / max(steps_per_s, 1e-9)
-          print(f'step {step}/{t.num_train_steps}  loss {mean["loss"]:.4f} '
-                f'({scalars["train/bits_per_sample"]:.3f} bits/sample)  {steps_per_s:.2f} steps/s  '
+          print(f'step {step}/{t.num_train_steps}  {_format_train(mean)}  {steps_per_s:.2f} steps/s  '
                 f'ETA {_duration(eta)}', flush=True)
           timer_start, timer_steps = time.time(), 0
         if t.eval_every_steps and step % t.eval_every_steps == 0 and step < t.num_train_steps:
           eval_metrics = run.evaluate(eval_step, eval_params(state), config.data.eval_split)
           _write_eval(writer, step, eval_metrics)
           print(f'eval step {step}: {_format_eval(eval_metrics)}', flush=True)
-        if t.generate_every_steps and not is_autoencoder(config.model) and (step % t.generate_every_steps == 0 or step == t.num_train_steps):
+        if t.generate_every_steps and kind_of(config.model) == 'wavenet' and (
+            step % t.generate_every_steps == 0 or step == t.num_train_steps):
           _write_generations(writer, step, run, eval_params(state), config)
         if due_ckpt or stop.received:
           save(state, step)
@@ -396,6 +462,27 @@ def train_and_evaluate(config, workdir: str) -> dict:
   ckpt.close()
   writer.flush()
   return eval_metrics
+
+
+def _describe(model) -> str:
+  """What a run's first line says about its model."""
+  if isinstance(model, classifier.Classifier):
+    return f'encoder hop {model.encoder.hop} + {model.head.pooling}-pooling head'
+  if isinstance(model, nsynth.Autoencoder):
+    head = f' + {model.head.pooling}-pooling head' if isinstance(model, classifier.AutoencoderClassifier) else ''
+    return f'autoencoder hop {model.hop}, decoder receptive field {model.decoder.receptive_field} samples{head}'
+  return f'receptive field {model.receptive_field} samples'
+
+
+def _format_train(mean):
+  """The training metrics of a log line: the loss (in bits/sample when it is a reconstruction)."""
+  if 'accuracy' not in mean:
+    return f'loss {mean["loss"]:.4f} ({mean["loss"] / math.log(2):.3f} bits/sample)'
+  line = f'loss {mean["loss"]:.4f}  accuracy {mean["accuracy"]:.3f}'
+  if 'reconstruction_loss' in mean:  # the two heads' parts
+    line += (f'  (classification {mean["classification_loss"]:.4f}, reconstruction '
+             f'{mean["reconstruction_loss"] / math.log(2):.3f} bits/sample)')
+  return line
 
 
 def _write_generations(writer, step, run, params, config):
@@ -417,23 +504,53 @@ def _write_generations(writer, step, run, params, config):
                              for n, w in zip(names, wavs)})
 
 
-def _params_from(path, like, mesh):
-  """Params of another run's checkpoint, checked leaf by leaf against this model's."""
-  state, _ = checkpointing.load(path)
-  params = state['params']
-  want = jax.tree_util.tree_leaves_with_path(like)
-  have = dict(jax.tree_util.tree_leaves_with_path(params))
-  have = {jax.tree_util.keystr(k): v for k, v in have.items()}
-  for k, w in want:
+def _params_from(path, like, mesh, config):
+  """Params to start from, checked leaf by leaf against this model's (`like`).
+
+  path: another run (workdir or step dir; its EMA params when it kept them, the weights it
+  evaluated with), or a TF1 checkpoint prefix (with a `.index` file) of ibab's WaveNet or
+  magenta's NSynth autoencoder (importers.py).
+  The top-level modules taken are train.init_modules, or by default all of this model's,
+  a classifier head only when the source has one: an autoencoder starts a classifier's
+  encoder (and decoder), its head keeps the fresh initialisation.
+  """
+  if os.path.exists(path + '.index'):
+    from wavenet_jax import importers  # TF's checkpoint reader: only for this.
+    if importers.is_ibab_checkpoint(path):  # ibab/tensorflow-wavenet (wavenet/causal_layer/filter)
+      params, source_kind = importers.import_ibab_wavenet(path, config.model)[0], 'ibab wavenet'
+    else:
+      params, source_kind = importers.import_magenta_nsynth(path, config.model), 'magenta nsynth_autoencoder'
+  else:
+    state, meta = checkpointing.load(path)
+    params = state['ema_params'] if state.get('ema_params') is not None else state['params']
+    source_kind = meta.get('model', {}).get('kind', 'wavenet')
+  have = {jax.tree_util.keystr(k): v for k, v in jax.tree_util.tree_leaves_with_path(params)}
+  source_modules = set(params.get('params', {}))
+  modules = tuple(config.train.get('init_modules', ()))
+  if not modules:
+    modules = [m for m in like['params'] if m != 'head' or 'head' in source_modules]
+  for m in modules:
+    if m not in like['params']:
+      raise config_checks.ConfigError(f'train.init_modules: this model has no module {m!r} '
+                                      f'(it has {", ".join(like["params"])})')
+  leaves = []
+  for k, w in jax.tree_util.tree_leaves_with_path(like):
     name = jax.tree_util.keystr(k)
+    if k[1].key not in modules:  # [params][module]...: starts afresh
+      leaves.append(w)
+      continue
     if name not in have:
-      raise checkpointing.CheckpointError(f'{path}: has no parameter {name}')
+      raise checkpointing.CheckpointError(
+          f'{path}: has no parameter {name}: a {source_kind} checkpoint does not fit this '
+          f'{kind_of(config.model)} model')
     if tuple(have[name].shape) != tuple(w.shape):
+      hint = (" (train.init_modules=('encoder', ...) starts the head afresh)"
+              if k[1].key == 'head' else '')
       raise checkpointing.CheckpointError(f'{path}: parameter {name} has shape {tuple(have[name].shape)}, '
-                                          f'this model needs {tuple(w.shape)}')
-  ordered = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(like),
-                                         [have[jax.tree_util.keystr(k)] for k, _ in want])
-  return jax.device_put(ordered, sharding.replicated(mesh))
+                                          f'this model needs {tuple(w.shape)}{hint}')
+    leaves.append(have[name])
+  ordered = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(like), leaves)
+  return jax.device_put(ordered, sharding.replicated(mesh)), modules
 
 
 def _duration(seconds):
@@ -443,7 +560,11 @@ def _duration(seconds):
 
 
 def evaluate(config, workdir: str, split: str = '') -> dict:
-  """`--mode=eval`: the latest checkpoint's NLL on `split`; printed and written to WORKDIR/eval_<split>.json."""
+  """`--mode=eval`: the latest checkpoint's metrics on `split`, printed and written to WORKDIR/eval_<split>.json.
+
+  NLL in bits/sample (per class too) for WaveNets and autoencoders; for classifiers accuracy,
+  top-5, per-class accuracy and the confusion matrix (also drawn to WORKDIR/confusion_<split>.png).
+  """
   run = Run(config, workdir)
   split = split or config.data.eval_split
   tx, _ = make_optimizer(config.train)
@@ -461,5 +582,11 @@ def evaluate(config, workdir: str, split: str = '') -> dict:
     with open(path + '.tmp', 'w') as f:
       json.dump(metrics, f, indent=2)
     os.replace(path + '.tmp', path)
+    if 'confusion' in metrics:
+      from PIL import Image
+      image = plots.confusion_image(metrics['confusion'], run.class_names, f'{split} step {meta["step"]}')
+      png = os.path.join(run.workdir, f'confusion_{split}.png')
+      Image.fromarray(image).save(png + '.tmp.png')
+      os.replace(png + '.tmp.png', png)
   print(f'step {meta["step"]} {_format_eval(metrics)}', flush=True)
   return metrics
