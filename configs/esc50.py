@@ -21,7 +21,7 @@ def get_config(arg=None):
   c = _classifier.get_config(tiny='tiny' in options, two_heads='autoencoder' in options)
   fold = f'fold{options.get("fold", 5)}'
   if fold not in FOLDS:
-    raise ValueError(f'configs/esc50.py: fold={options["fold"]!r} (ESC-50 has folds 1 to 5)')
+    raise ValueError(f'configs/esc50.py: fold={options["fold"]} (ESC-50 has folds 1 to 5)')
   c.data.corpus = 'esc50'
   c.data.source = ''  # Required: the ESC-50-master tree or a prepared dir.
   if 'esc10' in options:

@@ -359,3 +359,62 @@ def demo_wavenet_run(tmp_path_factory):
   c.train.checkpoint_every_steps = 1
   train.train_and_evaluate(c, str(tmp / 'run'))
   return str(tmp / 'run')
+
+
+def make_librispeech(root):
+  """LibriSpeech/dev-clean/<speaker>/<chapter>/<speaker>-<chapter>-NNNN.flac, 16 kHz: 3 speakers."""
+  import soundfile
+  rng = np.random.default_rng(6)
+  for speaker, chapter, pitch in ((84, 121123, 120), (174, 50561, 210), (251, 136532, 330)):
+    folder = root / 'LibriSpeech' / 'dev-clean' / str(speaker) / str(chapter)
+    folder.mkdir(parents=True)
+    for i in range(5):
+      t = np.arange(4000) / 16000
+      voice = sum(np.sin(2 * np.pi * pitch * h * t) / h for h in (1, 2, 3)) * 0.2
+      soundfile.write(folder / f'{speaker}-{chapter}-{i:04d}.flac', voice + 0.01 * rng.normal(size=t.size), 16000)
+  return root / 'LibriSpeech'
+
+
+def test_speaker_id_two_heads_through_launch_and_another_architecture_fails(tmp_path):
+  """`configs/speaker_id.py:tiny,autoencoder` trains and evaluates through launch.py, reporting
+  both heads; evaluating that workdir with the encoder-only variant fails in one line."""
+  import json
+  import os
+  import subprocess
+  import sys
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  src = make_librispeech(tmp_path)
+  launch = lambda variant: [sys.executable, 'launch.py', f'--config=configs/speaker_id.py:{variant}']
+  common = [f'--workdir={tmp_path / "run"}', f'--config.data.source={src}',
+            f'--config.data.cache_dir={tmp_path / "cache"}', '--config.model.dilations=(1,2,4)',
+            '--config.model.encoder.dilations=(1,2,4)', f'--config.model.encoder.hop={HOP}',
+            f'--config.data.sample_size={T}', '--config.train.batch_size=4', '--config.eval.batch_size=4',
+            '--config.train.log_every_steps=1']
+  two_heads = launch('tiny,autoencoder')
+  out = subprocess.run(two_heads + common + ['--config.train.num_train_steps=2'], cwd=root,
+                       capture_output=True, text=True, timeout=300)
+  assert out.returncode == 0, out.stderr[-3000:]
+  assert 'classification' in out.stdout and 'reconstruction' in out.stdout and 'step 2/2' in out.stdout
+  ev = subprocess.run(two_heads + common + ['--mode=eval'], cwd=root, capture_output=True, text=True, timeout=300)
+  assert ev.returncode == 0, ev.stderr[-3000:]
+  with open(tmp_path / 'run' / 'eval_validation.json') as f:
+    metrics = json.load(f)
+  assert set(metrics['per_class_accuracy']) == {'84', '174', '251'}
+  assert 0 <= metrics['accuracy'] <= 1 and 0 < metrics['bits_per_sample'] <= 8  # both heads
+  wrong = subprocess.run(launch('tiny') + common + ['--mode=eval'], cwd=root,
+                         capture_output=True, text=True, timeout=300)
+  assert wrong.returncode == 2
+  line = [l for l in wrong.stderr.splitlines() if l.startswith('error:')]
+  assert len(line) == 1 and 'nsynth_autoencoder_classifier checkpoint that does not fit' in line[0], wrong.stderr[-2000:]
+
+
+def test_config_variants():
+  from configs import esc50, speaker_id
+  assert speaker_id.get_config('tiny,autoencoder').model.kind == 'nsynth_autoencoder_classifier'
+  assert speaker_id.get_config().model.encoder.hop == 512  # magenta's h512_bo16
+  assert esc50.get_config('fold=2,esc10').data.train_split == 'fold1+fold3+fold4+fold5'
+  assert esc50.get_config('fold=2,esc10').data.options == ('esc10=true',)
+  with pytest.raises(ValueError, match="unknown config variant 'small'"):
+    speaker_id.get_config('small')
+  with pytest.raises(ValueError, match='fold=6'):
+    esc50.get_config('fold=6')

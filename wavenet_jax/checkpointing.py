@@ -44,8 +44,15 @@ class Checkpointer:
     if step is None:
       raise CheckpointError(f'{self.directory}: no checkpoint')
     state_args = ocp.args.StandardRestore(target) if target is not None else ocp.args.StandardRestore()
-    restored = self._manager.restore(step, args=ocp.args.Composite(state=state_args,
-                                                                   meta=ocp.args.JsonRestore()))
+    try:
+      restored = self._manager.restore(step, args=ocp.args.Composite(state=state_args,
+                                                                     meta=ocp.args.JsonRestore()))
+    except ValueError as e:  # orbax: another tree structure or other shapes than `target`
+      meta = self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+      kind = meta.get('model', {}).get('kind', 'wavenet')
+      reason = str(e).strip().splitlines()[0][:200].rstrip(':')
+      raise CheckpointError(f'{self.directory}/{step}: a {kind} checkpoint that does not fit this '
+                            f'config\'s model (other model.* settings or class count?): {reason}') from None
     return restored.state, restored.meta
 
   def wait(self) -> None:
