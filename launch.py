@@ -1,8 +1,12 @@
 """Entry point: python launch.py --config=configs/X.py --workdir=DIR [--mode=MODE] [--config.a.b=v].
 
 Modes: train (default; a relaunch with the same --workdir resumes from its latest
-checkpoint), eval, generate (wavs from a WaveNet), encode (audio files -> NSynth embedding
-.npy files) and synthesize (embedding .npy files or an interpolation -> wavs).
+checkpoint; a config with a `transfer` block runs seed 000's transfer study), eval,
+generate (wavs from a WaveNet), encode (audio files -> NSynth embedding .npy files),
+synthesize (embedding .npy files or an interpolation -> wavs) and embeddings (a class
+embedding table or encoder vectors -> .npy, projector TSVs, PCA and t-SNE plots).
+With --sweep=configs/sweeps/X.py (--config optional: it replaces the sweep's base) it trains
+every run of a sweep file in its own --workdir/<run> and writes --workdir/results.{csv,md,png}.
 """
 import sys
 
@@ -15,12 +19,17 @@ from ml_collections import config_flags  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Checkpoints, TensorBoard logs and outputs go here.')
-_MODE = flags.DEFINE_enum('mode', 'train', ['train', 'eval', 'generate', 'encode', 'synthesize'], 'What to do.')
+_MODE = flags.DEFINE_enum('mode', 'train', ['train', 'eval', 'generate', 'encode', 'synthesize', 'embeddings'], 'What to do.')
 _SPLIT = flags.DEFINE_string('split', '', 'eval: the split to evaluate (default: config.data.eval_split).')
+_SWEEP = flags.DEFINE_string('sweep', None, 'A sweep file (wavenet_jax/sweep.py): train its runs, then tabulate them.')
+_SWEEP_SHARD = flags.DEFINE_string('sweep_shard', '0/1', 'With --sweep: I/N trains runs I, I+N, ... (one per GPU or host).')
+_SWEEP_COLLECT = flags.DEFINE_bool('sweep_collect', False, 'With --sweep: train nothing, tabulate the finished runs.')
 _COORDINATOR = flags.DEFINE_string('coordinator_address', None, 'Multi-process: host:port of process 0.')
 _NUM_PROCESSES = flags.DEFINE_integer('num_processes', None, 'Multi-process: how many.')
 _PROCESS_ID = flags.DEFINE_integer('process_id', None, 'Multi-process: this one.')
-flags.mark_flags_as_required(['config', 'workdir'])
+flags.mark_flags_as_required(['workdir'])
+flags.register_multi_flags_validator(['config', 'sweep'], lambda f: f['config'] is not None or bool(f['sweep']),
+                                     '--config is required (or --sweep=SWEEP_FILE)')
 
 
 def main(argv):
@@ -34,7 +43,13 @@ def main(argv):
   user_errors = (config_checks.ConfigError, DataError, checkpointing.CheckpointError,
                  audio.AudioError, train.NonFiniteLossError, embeddings.EmbeddingError)
   try:
-    if _MODE.value == 'train':
+    if _SWEEP.value:
+      from wavenet_jax import sweep
+      sweep.launch(_SWEEP.value, _WORKDIR.value, _CONFIG.value, _SWEEP_SHARD.value, _SWEEP_COLLECT.value)
+    elif _MODE.value == 'train' and 'transfer' in _CONFIG.value:  # configs/transfer_*.py: the study
+      from wavenet_jax import transfer
+      transfer.study(_CONFIG.value, _WORKDIR.value)
+    elif _MODE.value == 'train':
       train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
     elif _MODE.value == 'eval':
       train.evaluate(_CONFIG.value, _WORKDIR.value, _SPLIT.value)
@@ -42,6 +57,9 @@ def main(argv):
       embeddings.encode_files(_CONFIG.value, _WORKDIR.value)
     elif _MODE.value == 'synthesize':
       embeddings.synthesize_files(_CONFIG.value, _WORKDIR.value)
+    elif _MODE.value == 'embeddings':
+      from wavenet_jax import latent
+      latent.plot_embeddings(_CONFIG.value, _WORKDIR.value)
     else:
       generate_files.generate_files(_CONFIG.value, _WORKDIR.value)
   except user_errors as e:

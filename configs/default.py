@@ -114,6 +114,7 @@ def get_config():
   c.generate.top_p = 1.0  # Nucleus: the likeliest classes holding this much probability; 1 = all.
   c.generate.class_ids = ()  # Conditioned models: the classes to generate, -1 = the null class; () = all (+ null).
   c.generate.primes = ()  # Wav files; each class is generated once from each prime (and () = silence).
+  c.generate.unprimed_too = False  # With primes: each class also once from silence.
   c.generate.prime_silence_threshold = 0.1  # Trimming of primes (seed 000 used 0.1).
   c.generate.streams_per_class = 1  # Different seeds per (class, prime).
   c.generate.seed = 0
@@ -131,4 +132,13 @@ def get_config():
   c.embeddings.chunk_frames = 1024  # encode: frames per encoder pass (+ a halo); device memory does not grow with length.
   c.embeddings.interpolate = ()  # synthesize: ('A.npy', 'B.npy') mixes them instead of reading input.
   c.embeddings.interpolation_steps = 5  # Mixes (1 - a)·A + a·B for a in linspace(0, 1, steps).
+
+  # launch.py --mode=embeddings (wavenet_jax/latent.py): a WaveNet's class embedding table, or an
+  # NSynth encoder's vectors of a data split (eval.batch_size crops at a time), saved and plotted.
+  c.latent = ml_collections.ConfigDict()
+  c.latent.checkpoint = ''  # A workdir, step dir or magenta TF checkpoint prefix; '' = latest of --workdir.
+  c.latent.out_dir = ''  # '' = WORKDIR/latent (also a TensorBoard run: the images and the projector).
+  c.latent.split = ''  # NSynth encoders: the split whose crops are embedded; '' = data.eval_split.
+  c.latent.max_examples = 2000  # NSynth encoders: the split's first clips, one crop (one vector) each.
+  c.latent.tsne_perplexity = 30.0  # Clamped to (points - 1) / 3 for small sets; t-SNE's seed is `seed`.
   return c

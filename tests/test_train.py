@@ -335,3 +335,18 @@ def test_gtzan_config_trains_on_a_raw_tree_and_without_one_says_where(tmp_path):
   assert out.returncode == 0, out.stderr[-3000:]
   assert 'prepared gtzan dataset' in out.stdout and '3 classes' in out.stdout
   assert 'step 2/2' in out.stdout and 'blues' in out.stdout
+  # Seed 000's generation command: every genre and unconditioned, from silence and from a prime.
+  prime = tmp_path / 'prime one.wav'
+  corpus_trees.write(prime, corpus_trees.sine(440, 0.5, 0.05, 16_000), 16_000)
+  gen = subprocess.run(base + [f"--config.generate.primes=('{prime}',)", '--config.generate.num_samples=200',
+                               '--config.generate.chunk_size=100', '--mode=generate'],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert gen.returncode == 0, gen.stderr[-3000:]
+  written = sorted(os.listdir(tmp_path / 'run' / 'generated'))
+  stems = [f'{g}{p}_seed0' for g in ('blues', 'jazz', 'rock', 'unconditioned') for p in ('', '_prime one')]
+  assert written == sorted([s + '.png' for s in stems] + [s + '.wav' for s in stems])
+  import soundfile
+  from wavenet_jax import audio
+  primed, _ = soundfile.read(tmp_path / 'run' / 'generated' / 'jazz_prime one_seed0.wav')
+  trimmed = audio.trim_silence(audio.load(str(prime), 16_000), 0.1)
+  assert 0 < len(trimmed) and len(primed) == len(trimmed) + 200  # the trimmed prime, then 200 more

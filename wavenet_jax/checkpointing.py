@@ -34,6 +34,9 @@ class Checkpointer:
   def latest_step(self) -> Optional[int]:
     return self._manager.latest_step()
 
+  def all_steps(self):
+    return list(self._manager.all_steps())
+
   def save(self, step: int, state: Any, meta: dict) -> None:
     self._manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
                                                      meta=ocp.args.JsonSave(meta)), force=True)
@@ -81,7 +84,7 @@ def load_meta(path: str) -> dict:
   ckpt = Checkpointer(workdir, read_only=True)
   try:
     step = ckpt.latest_step() if step is None else step
-    if step is None or step not in ckpt._manager.all_steps():
+    if step is None or step not in ckpt.all_steps():
       raise CheckpointError(f'{path}: no checkpoint' + (f' at step {step}' if step is not None else ''))
     return ckpt._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
   finally:
@@ -95,7 +98,7 @@ def load(path: str):
     raise CheckpointError(f'{path}: no checkpoints found (expected {checkpoint_dir(workdir)}/<step>)')
   ckpt = Checkpointer(workdir, read_only=True)
   try:
-    if step is not None and step not in ckpt._manager.all_steps():
+    if step is not None and step not in ckpt.all_steps():
       raise CheckpointError(f'{path}: no checkpoint at step {step}')
     state, meta = ckpt.restore(step)
   finally:

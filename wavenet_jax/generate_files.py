@@ -1,8 +1,9 @@
 """`launch.py --mode=generate`: a checkpoint -> one wav and one spectrogram PNG per stream.
 
 Streams = classes (every class of a conditioned model, or the configured ids) x primes
-(none = a sample of silence) x streams_per_class seeds, generated `batch_size` at a time in
-chunks, each chunk appended to its wav as it arrives. Everything a user can get wrong is
+(none = a sample of silence; generate.unprimed_too adds it beside the primes) x
+streams_per_class seeds, generated `batch_size` at a time in chunks, each chunk appended
+to its wav as it arrives. Everything a user can get wrong is
 checked before anything compiles.
 """
 import dataclasses
@@ -67,9 +68,9 @@ def plan_streams(g, model, meta):
     raise config_checks.ConfigError('generate.class_ids: this model is not class conditioned')
   else:
     ids = [None]
-  primes = [(None, None)]
+  primes = [(None, None)]  # one sample of silence: unprimed
   if g.primes:
-    primes = []
+    primes = [(None, None)] if g.get('unprimed_too', False) else []
     for path in g.primes:
       wav = audio.trim_silence(audio.load(path, meta['sample_rate']), g.prime_silence_threshold)
       if wav.size == 0:

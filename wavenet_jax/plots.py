@@ -1,4 +1,4 @@
-"""Pictures for PNGs and TensorBoard: a log-magnitude spectrogram, a confusion matrix."""
+"""Pictures for PNGs and TensorBoard: a log-magnitude spectrogram, a confusion matrix, a labelled scatter."""
 import numpy as np
 
 
@@ -63,3 +63,51 @@ def confusion_image(confusion, class_names, title=''):
   image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
   plt.close(fig)
   return image
+
+
+def scatter_image(points, labels, title='', axis_labels=('', ''), annotate=False, classes=None):
+  """[N, 2] points with N labels -> [H, W, 3] uint8 image, one colour per label.
+
+  annotate: each point's label written beside it (a class embedding: a point per class);
+  otherwise a legend (many points per class), left out beyond 30 classes where it would
+  cover the plot. classes: the colour and legend order (default: first appearance).
+  """
+  import matplotlib
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt
+
+  points = np.asarray(points, np.float64).reshape(len(labels), 2)
+  classes = list(dict.fromkeys(labels)) if classes is None else list(classes)
+  k = len(classes)
+  cmap = plt.get_cmap('tab10' if k <= 10 else 'tab20' if k <= 20 else 'turbo')
+  colour = {c: cmap(i if k <= 20 else i / max(k - 1, 1)) for i, c in enumerate(classes)}
+  legend = not annotate and k <= 30
+  fig, ax = plt.subplots(figsize=(8 + (2 if legend else 0), 7), dpi=100)
+  labels = np.asarray(labels, dtype=object)
+  for c in classes:
+    at = points[labels == c]
+    ax.scatter(at[:, 0], at[:, 1], s=40 if annotate else 12, color=colour[c], label=c,
+               alpha=1.0 if annotate else 0.7, edgecolors='none')
+  if annotate:
+    for (x, y), name in zip(points, labels):
+      ax.annotate(str(name), (x, y), xytext=(4, 4), textcoords='offset points', fontsize=8)
+  if legend:
+    ax.legend(loc='upper left', bbox_to_anchor=(1.01, 1.0), fontsize=7, markerscale=1.5, frameon=False)
+  ax.set_xlabel(axis_labels[0])
+  ax.set_ylabel(axis_labels[1])
+  ax.set_title(title)
+  fig.tight_layout()
+  fig.canvas.draw()
+  image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+  plt.close(fig)
+  return image
+
+
+def save_image(path, image):
+  """[H, W, 3] uint8 -> a PNG at path, written whole or not at all."""
+  import os
+
+  from PIL import Image
+  tmp = path + '.tmp.png'
+  Image.fromarray(image).save(tmp)
+  os.replace(tmp, path)

@@ -5,8 +5,8 @@ state replicated, batch sharded on `data`. What is learnt depends on model.kind:
   wavenet             the cross entropy of the next sample's mu-law class over the
                       targets that have a full receptive field of context and are not padding;
   nsynth_autoencoder  the same for every sample of the crop, given the crop's embedding;
-  nsynth_classifier, nsynth_autoencoder_classifier (classifier.py): the class cross
-                      entropy, plus w · nothing or the reconstruction cross entropy.
+  nsynth_classifier   the class cross entropy of the pooled encoder embedding (classifier.py);
+  nsynth_autoencoder_classifier  the reconstruction cross entropy + w · the class cross entropy.
 """
 import json
 import math
@@ -559,8 +559,9 @@ def _duration(seconds):
   return f'{h}h{rem // 60:02d}m' if h else f'{rem // 60}m{rem % 60:02d}s'
 
 
-def evaluate(config, workdir: str, split: str = '') -> dict:
-  """`--mode=eval`: the latest checkpoint's metrics on `split`, printed and written to WORKDIR/eval_<split>.json.
+def evaluate(config, workdir: str, split: str = '', step=None) -> dict:
+  """`--mode=eval`: the latest checkpoint's (or `step`'s) metrics on `split`, printed and
+  written to WORKDIR/eval_<split>.json.
 
   NLL in bits/sample (per class too) for WaveNets and autoencoders; for classifiers accuracy,
   top-5, per-class accuracy and the confusion matrix (also drawn to WORKDIR/confusion_<split>.png).
@@ -572,7 +573,9 @@ def evaluate(config, workdir: str, split: str = '') -> dict:
   ckpt = checkpointing.Checkpointer(run.workdir, read_only=True)
   if ckpt.latest_step() is None:
     raise checkpointing.CheckpointError(f'{run.workdir}: no checkpoint to evaluate')
-  state, meta = ckpt.restore(target=target)
+  if step is not None and step not in ckpt.all_steps():
+    raise checkpointing.CheckpointError(f'{ckpt.directory}: no checkpoint at step {step}')
+  state, meta = ckpt.restore(step, target=target)
   ckpt.close()
   params = state.ema_params if state.ema_params is not None else state.params
   metrics = run.evaluate(make_eval_step(run.model, config, len(run.class_names), run.mesh), params, split)
