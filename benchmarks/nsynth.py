@@ -121,7 +121,7 @@ def main():
       'full_synth_samples_per_s_1stream': '>= 100 (magenta on a GPU)',
       # magenta's generator runs its batch in lockstep on a GPU, so a batch of B streams costs it
       # about one stream's time: B × its single-stream rate.
-      f'full_synth_samples_per_s_{args.streams}streams': f'>= {100 * args.streams:,} (magenta on a GPU)',
+      f'full_synth_samples_per_s_{args.streams}streams': f'>= {100 * args.streams:,} (est.: magenta GPU batch)',
       # Encoding a clip should not take longer than the clip: faster than real time.
       'full_encode_audio_seconds_per_s': '>= 1 (real time)',
       'tiny_encode_audio_seconds_per_s': '>= 1 (real time)',
