@@ -118,3 +118,21 @@ def test_bad_study_configs_fail_in_one_line(study, tmp_path):
     transfer.study(bad, str(tmp_path / 'b'))
   with pytest.raises(ValueError, match=':blues=/path/to/genres'):
     transfer_speaker_to_blues.get_config()
+
+
+def test_demo_variant_data_is_the_demo_with_bell_swapped_for_drums(study):
+  """The shipped :demo config's data (no source: the synthesised demo, also in its mix entry)."""
+  from wavenet_jax import sources
+  c, _, _ = study
+  shipped = transfer_speaker_to_blues.get_config('demo').data
+  seen = []
+
+  def resolve(source, corpus, options):  # the demo, wherever the cache would put it
+    seen.append((source, corpus))
+    return c.data.source
+
+  src = sources.from_config(shipped, resolve)
+  assert seen == [('', 'demo'), ('', 'demo')]
+  assert sorted(src.class_names) == ['bell', 'brass', 'chirp', 'drum', 'flute', 'pluck']
+  counts = src.host_num_examples('train', 0, 1)
+  assert counts == 6 * 4  # 5 classes of 4 clips, and bell = the 4 drum clips again

@@ -210,7 +210,7 @@ def _entries(d):
     unknown = sorted(set(entry) - set(MIX_KEYS))
     if unknown:
       raise ConfigError(f'{key}: unknown key {unknown[0]!r} (known: {", ".join(MIX_KEYS)})')
-    if not entry.get('source'):
+    if not entry.get('source') and entry.get('corpus') != 'demo':  # the demo is synthesised
       raise ConfigError(f'{key}.source: required (a prepared dataset or a raw tree)')
     entry.setdefault('corpus', 'folder')
     entry.setdefault('train_split', d.train_split)

@@ -56,12 +56,14 @@ def embedding_drift(table0, table):
   return np.linalg.norm(table - table0, axis=1) / np.linalg.norm(table0, axis=1)
 
 
-def spectral_profile(wavs, sample_rate, n_mels=64):
-  """Mean log-mel power (dB) over every frame of `wavs` ([T] arrays) -> [n_mels]."""
+def spectral_profile(wavs, sample_rate, n_mels=64, top_db=60.0):
+  """Mean log-mel power over every frame of `wavs` ([T] arrays) -> [n_mels], in dB below each
+  clip's loudest bin and floored `top_db` under it: the spectrum's shape, not the clip's level,
+  and not how far below the 8-bit mu-law noise floor a silent band of a synthetic clip lies."""
   import librosa
   frames = [librosa.power_to_db(librosa.feature.melspectrogram(
-      y=np.asarray(w, np.float32), sr=sample_rate, n_fft=1024, hop_length=256, n_mels=n_mels) + 1e-10)
-      for w in wavs if len(w) >= 1024]
+      y=np.asarray(w, np.float32), sr=sample_rate, n_fft=1024, hop_length=256, n_mels=n_mels),
+      ref=np.max, top_db=top_db) for w in wavs if len(w) >= 1024]
   if not frames:
     raise ValueError('no audio of at least 1,024 samples to profile')
   return np.concatenate(frames, axis=1).mean(axis=1)
@@ -332,7 +334,7 @@ def write_report(numbers, history, class_names, config, report_dir):
                  f'{_fmt(n["relative_nll_change"][c])} | {_fmt(n["embedding_drift"][c])} |')
   lines += [
       '', '## 3. New sounds, or degradation?', '',
-      f'Spectral distance (RMS dB of mean log-mel spectra) of {s}\'s generation to its new validation '
+      f'Spectral distance (RMS dB between mean log-mel spectra, each clip relative to its peak) of {s}\'s generation to its new validation '
       f'audio: {_fmt(start["to_new_audio"], 2)} at the start, {_fmt(end["to_new_audio"], 2)} at the end; '
       f'to the other classes\' audio: {_fmt(start["to_other_classes"], 2)} -> {_fmt(end["to_other_classes"], 2)}. '
       f'Other classes\' mean relative NLL change: {_fmt(n["others_mean_relative_nll_change"])}.', '',
