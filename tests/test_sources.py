@@ -158,7 +158,7 @@ def test_class_names_from_a_previous_run_come_first(two_sets, tmp_path, monkeypa
     (dict(exclude=('violin',)), "data.exclude: 'violin' not among the classes"),
     (dict(rename=('bell',)), "data.rename: 'bell' is not 'old=new'"),
     (dict(include=('bell',), exclude=('bell',)), 'leave none of the classes'),
-    (dict(mix=(dict(source='', corpus='demo'),)), 'data.mix[0].source: required'),
+    (dict(mix=(dict(source='', corpus='gtzan'),)), 'data.mix[0].source: required'),  # only the demo needs none
     (dict(mix=(dict(sorce='x'),)), "data.mix[0]: unknown key 'sorce'"),
     (dict(train_split='test'), "has no split 'test'"),
     (dict(sample_rate=22050), 'holds audio at 16000 Hz'),
