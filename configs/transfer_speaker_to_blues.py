@@ -8,7 +8,7 @@ how much, and whether the model takes in music or degrades.
 `blues=` is the GTZAN genres/ tree (or a prepared gtzan dir) whose blues clips become p225;
 `data.source` is VCTK; `train.init_from` is the speech model (a run of configs/vctk.py, whose
 class order the study keeps so every speaker keeps its embedding row; or an ibab checkpoint
-prefix, with `data.class_names_from` naming a run that has its class order). Training
+prefix, whose row N, speaker pN, moves to class pN's row). Training
 continues for `train.num_train_steps` steps; at step 0 and every `transfer.every_steps`
 steps the run is evaluated (validation NLL of every speaker, p225's on blues), its
 embeddings read, and `transfer.generate_num_samples` samples generated for p225 and a few

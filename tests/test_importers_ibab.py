@@ -287,3 +287,28 @@ def test_training_starts_from_an_ibab_checkpoint(checkpoints, tmp_path, capsys):
   trained = checkpointing.load(str(tmp_path / 'run'))[0]['params']
   moved = [np.max(np.abs(a - b)) for a, b in zip(jax.tree_util.tree_leaves(trained), jax.tree_util.tree_leaves(imported))]
   assert 0 < max(moved) < 0.1  # one small step away from the import
+
+
+def test_speaker_rows_follow_our_class_order(checkpoints):
+  """ibab's row i is speaker p{i} (its reader's id from the file name); a run with classes
+  ('p2', 'p0') and a null row starts with rows [ibab 2, ibab 0, fresh]."""
+  from tests import tiny
+  from wavenet_jax import sharding, train
+  prefix, json_path, _ = checkpoints['one_hot_gc']
+  imported, model_config = importers.import_ibab_wavenet(prefix, json_path)
+  c = tiny.config('unused')
+  c.model.update(model_config)
+  c.model.gc_cardinality = 3  # two classes + the null row
+  c.model.gc_null_class = True
+  like = WaveNet.from_config(c.model).init(jax.random.key(1), jnp.zeros((1, 4), jnp.int32),
+                                          jnp.zeros((1,), jnp.int32))
+  params, _ = train._params_from(prefix, like, sharding.make_mesh(), c, ['p2', 'p0'])
+  table = np.asarray(imported['params']['gc_embedding'])
+  got = np.asarray(params['params']['gc_embedding'])
+  np.testing.assert_array_equal(got[:2], table[[2, 0]])
+  np.testing.assert_array_equal(got[2], like['params']['gc_embedding'][2])
+  np.testing.assert_array_equal(params['params']['gc_proj'], imported['params']['gc_proj'])
+  with pytest.raises(CheckpointError, match=r"class 'blues': an ibab checkpoint ids its 3 classes"):
+    train._params_from(prefix, like, sharding.make_mesh(), c, ['p2', 'blues'])
+  with pytest.raises(CheckpointError, match=r"class 'p7'.*out of range"):
+    train._params_from(prefix, like, sharding.make_mesh(), c, ['p2', 'p7'])

@@ -345,6 +345,21 @@ def import_ibab_wavenet(checkpoint_prefix: str, wavenet_params,
   return params, config
 
 
+def ibab_class_rows(class_names, cardinality: int):
+  """Row of each of our classes in an ibab gc embedding table: ibab's AudioReader makes a
+  speaker's global id the number in its file names (p225_001.wav -> 225), so class 'p225'
+  is row 225. -> [K] ints; CheckpointError naming a class with no number or out of range."""
+  rows = []
+  for name in class_names:
+    match = re.search(r'\d+', name)
+    if match is None or int(match.group()) >= cardinality:
+      raise CheckpointError(f'class {name!r}: an ibab checkpoint ids its {cardinality} classes by the '
+                            f'number in their file names (p225 -> row 225); this class has '
+                            + ('none' if match is None else f'{match.group()}, out of range'))
+    rows.append(int(match.group()))
+  return rows
+
+
 def _ibab_gc(prefix, stored, gc_cardinality, gc_channels):
   """(N, G) of the global condition: as given, else the checkpoint's gc_embedding [N, G]."""
   emb = tuple(stored.get(IBAB_GC_EMBEDDING, ()))

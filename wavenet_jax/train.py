@@ -369,7 +369,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
     position = meta['data_position']
     print(f'Resuming from {ckpt.directory}/{latest} (step {latest}).', flush=True)
   elif t.init_from:
-    params, modules = _params_from(t.init_from, state.params, run.mesh, config)
+    params, modules = _params_from(t.init_from, state.params, run.mesh, config, run.class_names)
     state = state.replace(params=params)
     if state.ema_params is not None:
       state = state.replace(ema_params=state.params)
@@ -504,7 +504,7 @@ def _write_generations(writer, step, run, params, config):
                              for n, w in zip(names, wavs)})
 
 
-def _params_from(path, like, mesh, config):
+def _params_from(path, like, mesh, config, class_names=None):
   """Params to start from, checked leaf by leaf against this model's (`like`).
 
   path: another run (workdir or step dir; its EMA params when it kept them, the weights it
@@ -512,12 +512,18 @@ def _params_from(path, like, mesh, config):
   magenta's NSynth autoencoder (importers.py).
   The top-level modules taken are train.init_modules, or by default all of this model's,
   a classifier head only when the source has one: an autoencoder starts a classifier's
-  encoder (and decoder), its head keeps the fresh initialisation.
+  encoder (and decoder), its head keeps the fresh initialisation. An ibab checkpoint's
+  speaker rows are moved to our class order (`class_names`, by the speaker number).
   """
   if os.path.exists(path + '.index'):
     from wavenet_jax import importers  # TF's checkpoint reader: only for this.
     if importers.is_ibab_checkpoint(path):  # ibab/tensorflow-wavenet (wavenet/causal_layer/filter)
       params, source_kind = importers.import_ibab_wavenet(path, config.model)[0], 'ibab wavenet'
+      if 'gc_embedding' in params['params'] and 'gc_embedding' in like['params']:
+        if not class_names:
+          raise checkpointing.CheckpointError(f'{path}: a conditioned ibab checkpoint needs the run\'s '
+                                              f'class names to place its speaker rows')
+        params = _ibab_rows_in_our_order(params, like, class_names)
     else:
       params, source_kind = importers.import_magenta_nsynth(path, config.model), 'magenta nsynth_autoencoder'
   else:
@@ -551,6 +557,18 @@ def _params_from(path, like, mesh, config):
     leaves.append(have[name])
   ordered = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(like), leaves)
   return jax.device_put(ordered, sharding.replicated(mesh)), modules
+
+
+def _ibab_rows_in_our_order(params, like, class_names):
+  """ibab's table [N, G] (row = speaker number) -> ours [K(+null), G]: class j gets the row
+  of its speaker; rows without a class (a null class) keep their fresh initialisation."""
+  from wavenet_jax import importers
+  table = np.asarray(params['params']['gc_embedding'])
+  ours = np.array(jax.device_get(like['params']['gc_embedding']))
+  if table.shape[1] != ours.shape[1]:
+    return params  # the leaf check names the mismatch
+  ours[:len(class_names)] = table[importers.ibab_class_rows(class_names, table.shape[0])]
+  return {'params': dict(params['params'], gc_embedding=ours)}
 
 
 def _duration(seconds):
