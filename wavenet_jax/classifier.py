@@ -120,21 +120,25 @@ def example_weights(mask):
   return (jnp.max(mask, axis=1) > 0).astype(jnp.float32)
 
 
+def _forward(model, params, batch):
+  """-> (class logits [B, K], reconstruction nll [B, T] in nats or None without a decoder)."""
+  if isinstance(model, AutoencoderClassifier):
+    logits, targets, _, class_logits = model.apply(params, batch['audio'], batch['mask'])
+    return class_logits, optax.softmax_cross_entropy_with_integer_labels(logits, targets)
+  return model.apply(params, batch['audio'], batch['mask']), None
+
+
 def losses(model, params, batch, classification_weight=1.0):
   """-> (loss, metrics): cross entropy, and for the two-head model recon + w · class CE."""
   weights = example_weights(batch['mask'])
-  if isinstance(model, AutoencoderClassifier):
-    logits, targets, _, class_logits = model.apply(params, batch['audio'], batch['mask'])
-    nll = optax.softmax_cross_entropy_with_integer_labels(logits, targets)  # [B, T]
-    recon = jnp.sum(nll * batch['mask']) / jnp.maximum(jnp.sum(batch['mask']), 1.0)
-  else:
-    class_logits, recon = model.apply(params, batch['audio'], batch['mask']), None
+  class_logits, nll = _forward(model, params, batch)
   ce = cross_entropy(class_logits, batch['label'], weights)
   accuracy = jnp.sum((jnp.argmax(class_logits, -1) == batch['label']) * weights) / jnp.maximum(
       jnp.sum(weights), 1.0)
   metrics = {'classification_loss': ce, 'accuracy': accuracy}
-  if recon is None:
+  if nll is None:
     return ce, dict(metrics, loss=ce)
+  recon = jnp.sum(nll * batch['mask']) / jnp.maximum(jnp.sum(batch['mask']), 1.0)
   total = recon + classification_weight * ce
   return total, dict(metrics, loss=total, reconstruction_loss=recon)
 
@@ -147,12 +151,7 @@ def eval_sums(model, params, batch, num_classes):
   """
   weights = example_weights(batch['mask'])
   labels = batch['label']
-  if isinstance(model, AutoencoderClassifier):
-    logits, targets, _, class_logits = model.apply(params, batch['audio'], batch['mask'])
-    nll = optax.softmax_cross_entropy_with_integer_labels(logits, targets)
-    recon = (jnp.sum(nll * batch['mask'], 1), jnp.sum(batch['mask'], 1))
-  else:
-    class_logits, recon = model.apply(params, batch['audio'], batch['mask']), None
+  class_logits, nll = _forward(model, params, batch)
   predicted = jnp.argmax(class_logits, -1)
   k = min(5, num_classes)
   top = jax.lax.top_k(class_logits, k)[1]  # [B, k]
@@ -163,9 +162,9 @@ def eval_sums(model, params, batch, num_classes):
       'top5': per_class(in_top),
       'cross_entropy': per_class(optax.softmax_cross_entropy_with_integer_labels(class_logits, labels)),
   }
-  if recon is not None:
-    sums['recon_nll'] = per_class(recon[0])
-    sums['recon_targets'] = per_class(recon[1])
+  if nll is not None:
+    sums['recon_nll'] = per_class(jnp.sum(nll * batch['mask'], 1))
+    sums['recon_targets'] = per_class(jnp.sum(batch['mask'], 1))
   return sums
 
 

@@ -26,7 +26,8 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from wavenet_jax import audio, checkpointing, config_checks, generate, importers, nsynth, plots
+from wavenet_jax import (audio, checkpointing, config_checks, generate, generate_files, importers, nsynth,
+                         plots)
 from wavenet_jax.wavenet import WaveNet
 
 NSYNTH_KINDS = ('nsynth_autoencoder', 'nsynth_classifier', 'nsynth_autoencoder_classifier')
@@ -274,18 +275,6 @@ class Upsampled:
     return held[:, a - f0 * self.hop:b - f0 * self.hop]
 
 
-def _check_generate_options(g):
-  if g.temperature < 0:
-    raise config_checks.ConfigError(f'generate.temperature={g.temperature!r}: must be >= 0')
-  if not isinstance(g.top_k, int) or g.top_k < 0:
-    raise config_checks.ConfigError(f'generate.top_k={g.top_k!r}: must be an integer >= 0 (0 = off)')
-  if not 0 < g.top_p <= 1:
-    raise config_checks.ConfigError(f'generate.top_p={g.top_p!r}: must be in (0, 1] (1 = off)')
-  for key in ('batch_size', 'chunk_size'):
-    if not isinstance(g[key], int) or isinstance(g[key], bool) or g[key] < 1:
-      raise config_checks.ConfigError(f'generate.{key}={g[key]!r}: must be an integer >= 1')
-
-
 def _plan(config, workdir, model):
   """[(output name, embedding [F, E])] of the .npy files or the interpolation, checked."""
   e = config.embeddings
@@ -317,7 +306,7 @@ def synthesize_files(config, workdir: str):
   (files generated together) and chunk_size (samples per scan).
   """
   g = config.generate
-  _check_generate_options(g)
+  generate_files.check_sampling(g, ('batch_size', 'chunk_size'))
   workdir = config_checks.check_workdir(workdir)
   model = load_model(config.embeddings.checkpoint or workdir, config)
   need_decoder(model)

@@ -32,14 +32,19 @@ class Stream:
 def check_options(g) -> None:
   if not isinstance(g.num_samples, int) or g.num_samples <= 0:
     raise config_checks.ConfigError(f'generate.num_samples={g.num_samples!r}: must be an integer >= 1')
+  check_sampling(g, ('batch_size', 'chunk_size', 'streams_per_class'))
+
+
+def check_sampling(g, counts) -> None:
+  """config.generate's sampling options and the positive integers named in `counts`."""
   if g.temperature < 0:
     raise config_checks.ConfigError(f'generate.temperature={g.temperature!r}: must be >= 0')
   if not isinstance(g.top_k, int) or g.top_k < 0:
     raise config_checks.ConfigError(f'generate.top_k={g.top_k!r}: must be an integer >= 0 (0 = off)')
   if not 0 < g.top_p <= 1:
     raise config_checks.ConfigError(f'generate.top_p={g.top_p!r}: must be in (0, 1] (1 = off)')
-  for key in ('batch_size', 'chunk_size', 'streams_per_class'):
-    if not isinstance(g[key], int) or g[key] < 1:
+  for key in counts:
+    if not isinstance(g[key], int) or isinstance(g[key], bool) or g[key] < 1:
       raise config_checks.ConfigError(f'generate.{key}={g[key]!r}: must be an integer >= 1')
 
 

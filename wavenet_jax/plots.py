@@ -2,6 +2,16 @@
 import numpy as np
 
 
+def _to_image(fig):
+  """A matplotlib figure -> [H, W, 3] uint8 RGB, the figure closed."""
+  import matplotlib.pyplot as plt
+  fig.tight_layout()
+  fig.canvas.draw()
+  image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+  plt.close(fig)
+  return image
+
+
 def spectrogram_image(audio, sample_rate, title=''):
   """[T] float -> [H, W, 3] uint8 RGB image of its spectrogram (for PNGs and TensorBoard)."""
   import matplotlib
@@ -15,20 +25,11 @@ def spectrogram_image(audio, sample_rate, title=''):
   ax.set_xlabel('seconds')
   ax.set_ylabel('Hz')
   ax.set_title(title)
-  fig.tight_layout()
-  fig.canvas.draw()
-  image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-  plt.close(fig)
-  return image
+  return _to_image(fig)
 
 
 def save_spectrogram(path, audio, sample_rate, title=''):
-  import os
-
-  from PIL import Image
-  tmp = path + '.tmp.png'
-  Image.fromarray(spectrogram_image(audio, sample_rate, title)).save(tmp)
-  os.replace(tmp, path)
+  save_image(path, spectrogram_image(audio, sample_rate, title))
 
 
 def confusion_image(confusion, class_names, title=''):
@@ -58,11 +59,7 @@ def confusion_image(confusion, class_names, title=''):
   ax.set_xlabel('predicted')
   ax.set_ylabel('true')
   ax.set_title(title)
-  fig.tight_layout()
-  fig.canvas.draw()
-  image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-  plt.close(fig)
-  return image
+  return _to_image(fig)
 
 
 def scatter_image(points, labels, title='', axis_labels=('', ''), annotate=False, classes=None):
@@ -96,11 +93,7 @@ def scatter_image(points, labels, title='', axis_labels=('', ''), annotate=False
   ax.set_xlabel(axis_labels[0])
   ax.set_ylabel(axis_labels[1])
   ax.set_title(title)
-  fig.tight_layout()
-  fig.canvas.draw()
-  image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-  plt.close(fig)
-  return image
+  return _to_image(fig)
 
 
 def save_image(path, image):

@@ -604,10 +604,7 @@ def evaluate(config, workdir: str, split: str = '', step=None) -> dict:
       json.dump(metrics, f, indent=2)
     os.replace(path + '.tmp', path)
     if 'confusion' in metrics:
-      from PIL import Image
-      image = plots.confusion_image(metrics['confusion'], run.class_names, f'{split} step {meta["step"]}')
-      png = os.path.join(run.workdir, f'confusion_{split}.png')
-      Image.fromarray(image).save(png + '.tmp.png')
-      os.replace(png + '.tmp.png', png)
+      plots.save_image(os.path.join(run.workdir, f'confusion_{split}.png'), plots.confusion_image(
+          metrics['confusion'], run.class_names, f'{split} step {meta["step"]}'))
   print(f'step {meta["step"]} {_format_eval(metrics)}', flush=True)
   return metrics
