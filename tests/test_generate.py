@@ -4,6 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from tests import tiny
 from wavenet_jax import audio, generate
 from wavenet_jax.wavenet import WaveNet
 
@@ -31,10 +32,7 @@ def _model(cfg, seed, batch=2, t=50):
        else rng.integers(0, q, (batch, t)).astype(np.int32))
   gc = jnp.asarray(rng.integers(0, m.gc_cardinality, batch)) if m.gc_cardinality else None
   lc = jnp.asarray(rng.normal(size=(batch, t, m.lc_channels)).astype(np.float32)) if m.lc_channels else None
-  params = m.init(jax.random.key(seed), jnp.asarray(x), gc, lc)
-  leaves, tree = jax.tree_util.tree_flatten(params)
-  keys = jax.random.split(jax.random.key(seed + 7), len(leaves))
-  params = jax.tree_util.tree_unflatten(tree, [l + 0.2 * jax.random.normal(k, l.shape) for l, k in zip(leaves, keys)])
+  params = tiny.random_params(m, jnp.asarray(x), gc, lc, seed=seed + 7, scale=0.2)
   return m, params, jnp.asarray(x), gc, lc
 
 
@@ -42,7 +40,7 @@ def _model(cfg, seed, batch=2, t=50):
 def test_step_equals_forward_at_every_position(seed):
   cfg = random_config(seed)
   m, params, x, gc, lc = _model(cfg, seed)
-  full = m.apply(params, x, gc, lc)
+  full = tiny.apply(m, params, x, gc, lc)
   stepped, _ = jax.jit(generate.step_through, static_argnums=0)(m, params, x, gc, lc)
   assert float(jnp.max(jnp.abs(full - stepped))) <= 1e-4, cfg
 
@@ -54,7 +52,7 @@ def test_step_equals_forward_with_every_feature_at_once():
              input_skip=True)
   m, params, x, gc, lc = _model(cfg, 99, t=80)
   stepped, _ = generate.step_through(m, params, x, gc, lc)
-  assert float(jnp.max(jnp.abs(m.apply(params, x, gc, lc) - stepped))) <= 1e-4
+  assert float(jnp.max(jnp.abs(tiny.apply(m, params, x, gc, lc) - stepped))) <= 1e-4
 
 
 def _small():
@@ -70,7 +68,7 @@ def test_temperature_zero_is_argmax_of_the_model():
   out = generate.generate(m, params, keys, 30, gc, temperature=0.0)
   silence = audio.mu_law_encode(np.zeros(2), 32)
   inputs = jnp.concatenate([jnp.asarray(silence)[:, None], out[:, :-1]], axis=1)
-  logits = m.apply(params, inputs, gc)
+  logits = tiny.apply(m, params, inputs, gc)
   np.testing.assert_array_equal(np.asarray(out), np.asarray(jnp.argmax(logits, -1)))
 
 
@@ -94,13 +92,13 @@ def test_prefill_then_step_equals_stepping_through_the_prime(seed):
   m, params, x, gc, lc = _model(cfg, seed, t=37)
   p = 23  # prime, then 14 more samples
   lc_p = None if lc is None else lc[:, :p]
-  logits_p, queues = m.apply(params, x[:, :p], gc, lc_p, method=WaveNet.prefill)
+  logits_p, queues = tiny.apply(m, params, x[:, :p], gc, lc_p, method=WaveNet.prefill)
   stepped, queues_s = generate.step_through(m, params, x[:, :p], gc, lc_p)
   assert float(jnp.max(jnp.abs(logits_p - stepped))) <= 1e-4
   for a, b in zip(jax.tree_util.tree_leaves(queues), jax.tree_util.tree_leaves(queues_s)):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
   rest, _ = generate.step_through(m, params, x[:, p:], gc, None if lc is None else lc[:, p:], queues=queues)
-  full = m.apply(params, x, gc, lc)
+  full = tiny.apply(m, params, x, gc, lc)
   assert float(jnp.max(jnp.abs(rest - full[:, p:]))) <= 1e-4
   # The public one-sample API from the prefilled queues, and from empty ones.
   one, _ = generate.step(m, params, queues, x[:, p], gc, None if lc is None else lc[:, p])
@@ -120,7 +118,7 @@ def test_primed_chunked_generation_equals_one_scan():
   # At temperature 0 the continuation is the model's argmax given prime + what came before.
   out = generate.generate(m, params, keys, 12, gc, temperature=0.0, prime_inputs=x[:, :30])
   seq = jnp.concatenate([x[:, :30], out[:, :-1]], 1)
-  np.testing.assert_array_equal(np.asarray(out), np.asarray(jnp.argmax(m.apply(params, seq, gc)[:, 29:], -1)))
+  np.testing.assert_array_equal(np.asarray(out), np.asarray(jnp.argmax(tiny.apply(m, params, seq, gc)[:, 29:], -1)))
 
 
 def test_sampling_follows_the_renormalised_distribution():
@@ -163,7 +161,7 @@ def test_locally_conditioned_generation_equals_the_forward_pass():
   out = generate.generate(m, params, keys, n, gc, temperature=0.0, mu_law='nsynth',
                           prime_inputs=x[:, :p], lc=lc)
   seq = jnp.concatenate([x[:, :p], generate.class_to_input(m, out[:, :-1], 'nsynth')], 1)
-  want = jnp.argmax(m.apply(params, seq, gc, jnp.asarray(lc))[:, p - 1:], -1)
+  want = jnp.argmax(tiny.apply(m, params, seq, gc, jnp.asarray(lc))[:, p - 1:], -1)
   np.testing.assert_array_equal(np.asarray(out), np.asarray(want))
   other = generate.generate(m, params, keys, n, gc, temperature=0.0, mu_law='nsynth',
                             prime_inputs=x[:, :p], lc=lc[::-1])

@@ -4,6 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from tests import tiny as tiny_helpers
 from wavenet_jax import audio, generate, nsynth
 
 
@@ -12,13 +13,6 @@ def tiny(hop=16):
   c.dilations = c.encoder.dilations = (1, 2, 4)
   c.encoder.hop = hop
   return nsynth.from_config(c)
-
-
-def randomized(params, seed, scale=0.2):
-  leaves, tree = jax.tree_util.tree_flatten(params)
-  keys = jax.random.split(jax.random.key(seed), len(leaves))
-  return jax.tree_util.tree_unflatten(
-      tree, [l + scale * jax.random.normal(k, l.shape) for l, k in zip(leaves, keys)])
 
 
 def audio_batch(b, t, seed=0):
@@ -56,36 +50,36 @@ def np_encoder(p, scaled, enc):
 
 
 def init(model, x):
-  return randomized(model.init(jax.random.key(0), jnp.asarray(x)), 1)
+  return tiny_helpers.random_params(model, jnp.asarray(x), seed=1, scale=0.2)
 
 
 def test_encoder_shape_hop_and_numbers():
   model = tiny(hop=16)
   x = audio_batch(2, 96)
   params = init(model, x)
-  logits, classes, en = model.apply(params, jnp.asarray(x))
+  logits, classes, en = tiny_helpers.apply(model, params, jnp.asarray(x))
   assert en.shape == (2, 96 // 16, 4) and logits.shape == (2, 96, 256) and classes.shape == (2, 96)
   scaled = audio.nsynth_scalar(audio.mu_law_encode(x, 256, 'nsynth'), 256)
   want = np_encoder(params['params']['encoder'], scaled, model.encoder)
   np.testing.assert_allclose(np.asarray(en), want, atol=1e-4, rtol=1e-4)
   with pytest.raises(ValueError, match='not a multiple'):
-    model.apply(params, jnp.asarray(x[:, :90]))
+    tiny_helpers.apply(model, params, jnp.asarray(x[:, :90]))
 
 
 def test_decoder_is_causal_and_follows_the_embedding():
   model = tiny(hop=16)
   x = audio_batch(1, 64)
   params = init(model, x)
-  logits, classes, en = model.apply(params, jnp.asarray(x))
+  logits, classes, en = tiny_helpers.apply(model, params, jnp.asarray(x))
   scaled = audio.nsynth_scalar(classes, 256, xp=jnp)
   # Sample t's logits do not see sample t (nor later ones): the input is shifted right.
   changed = scaled.at[:, 40].set(-scaled[:, 40] + 0.5)
-  other = model.apply(params, changed, en, method=nsynth.Autoencoder.decode)
+  other = tiny_helpers.apply(model, params, changed, en, method=nsynth.Autoencoder.decode)
   np.testing.assert_allclose(np.asarray(other[:, :41]), np.asarray(logits[:, :41]), atol=1e-5)
   assert np.abs(np.asarray(other[:, 41:] - logits[:, 41:])).max() > 1e-3
   # Frame f of the embedding conditions exactly the samples [f·hop, (f+1)·hop).
   moved = en.at[:, 2].add(1.0)
-  again = model.apply(params, scaled, moved, method=nsynth.Autoencoder.decode)
+  again = tiny_helpers.apply(model, params, scaled, moved, method=nsynth.Autoencoder.decode)
   diff = np.abs(np.asarray(again - logits)).max(-1)[0]
   assert diff[:32].max() < 1e-5 and diff[32:48].min() > 1e-4
 
@@ -95,14 +89,14 @@ def test_generation_from_an_embedding_equals_the_forward_pass():
   model = tiny(hop=16)
   x = audio_batch(2, 64)
   params = init(model, x)
-  _, _, en = model.apply(params, jnp.asarray(x))
+  _, _, en = tiny_helpers.apply(model, params, jnp.asarray(x))
   dec, dec_params = model.decoder, {'params': params['params']['decoder']}
   lc = nsynth.upsample(en, 16)  # [B, 64, E]
   keys = jax.random.split(jax.random.key(0), 2)
   start = jnp.zeros((2, 1), jnp.float32)
   out = generate.generate(dec, dec_params, keys, 64, None, 0.0, 'nsynth', start, lc=lc)
   scaled = audio.nsynth_scalar(out, 256, xp=jnp)
-  logits = model.apply(params, scaled, en, method=nsynth.Autoencoder.decode)
+  logits = tiny_helpers.apply(model, params, scaled, en, method=nsynth.Autoencoder.decode)
   np.testing.assert_array_equal(np.asarray(out), np.asarray(jnp.argmax(logits, -1)))
   # Teacher forcing through the queues gives the forward logits at every position.
   stepped, _ = generate.step_through(dec, dec_params, nsynth.decoder_inputs(scaled), None, lc)
