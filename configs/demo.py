@@ -5,9 +5,10 @@
 The first run synthesises the demo corpus (6 classes of synthetic instrument-like sounds,
 16 kHz, 192 train / 24 validation clips of 1 s) into data.cache_dir, then trains 16
 dilated layers (receptive field 512 samples) conditioned on the class for 600 steps of
-8 x 2,000-sample crops. Expect the loss to fall from ~5.5 nats (8 bits/sample, uniform
-over 256 classes) to below ~2.5 nats within a few minutes on 2 CPU cores; the final
-line prints validation bits/sample per class. Relaunching resumes; `--mode=eval` re-evaluates.
+8 x 2,000-sample crops, the learning rate annealed from 3e-3 to 0. Expect the loss to
+fall from ~5.5 nats (8 bits/sample, uniform over 256 classes) to ~2.6 nats (~3.7 bits)
+in ~5-6 minutes on 2 CPU cores; the final line prints validation bits/sample per class.
+Relaunching resumes; `--mode=eval` re-evaluates.
 """
 from configs import default
 
@@ -25,7 +26,11 @@ def get_config():
   c.model.gc_channels = 16
   c.train.batch_size = 8
   c.train.num_train_steps = 600
-  c.train.learning_rate = 2e-3
+  # Annealed to 0: validation 3.91 -> 3.83 bits/sample, and at training seed 0 the samples
+  # are far more class-like (benchmarks/demo_generation.py: 4 streams per class nearest
+  # their own class's spectrum, 8/24 at a constant 2e-3 -> 19/24), though seed 1 gets 11/24.
+  c.train.learning_rate = 3e-3
+  c.train.lr_schedule = 'cosine'
   c.train.log_every_steps = 50
   c.train.eval_every_steps = 200
   c.train.checkpoint_every_steps = 200

@@ -17,6 +17,10 @@ def config(data_dir, batch_size=2, steps=6):
   c.model.gc_channels = 4
   c.train.batch_size = batch_size
   c.train.num_train_steps = steps
+  # A constant rate, not the demo's cosine over num_train_steps: tests resume runs with
+  # more steps than they started with and compare them with straight runs.
+  c.train.lr_schedule = 'constant'
+  c.train.learning_rate = 2e-3
   c.train.log_every_steps = 1
   c.train.checkpoint_every_steps = 3
   c.train.eval_every_steps = 0
