@@ -38,10 +38,6 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
   from wavenet_jax import sharding  # after flag parsing: bad flags fail before JAX starts.
   sharding.maybe_initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
-  from data.common import DataError
-  from wavenet_jax import audio, checkpointing, config_checks, embeddings, generate_files, train
-  user_errors = (config_checks.ConfigError, DataError, checkpointing.CheckpointError,
-                 audio.AudioError, train.NonFiniteLossError, embeddings.EmbeddingError)
   try:
     if _SWEEP.value:
       from wavenet_jax import sweep
@@ -49,22 +45,42 @@ def main(argv):
     elif _MODE.value == 'train' and 'transfer' in _CONFIG.value:  # configs/transfer_*.py: the study
       from wavenet_jax import transfer
       transfer.study(_CONFIG.value, _WORKDIR.value)
-    elif _MODE.value == 'train':
-      train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-    elif _MODE.value == 'eval':
-      train.evaluate(_CONFIG.value, _WORKDIR.value, _SPLIT.value)
-    elif _MODE.value == 'encode':
-      embeddings.encode_files(_CONFIG.value, _WORKDIR.value)
-    elif _MODE.value == 'synthesize':
-      embeddings.synthesize_files(_CONFIG.value, _WORKDIR.value)
+    elif _MODE.value in ('train', 'eval'):
+      from wavenet_jax import train
+      if _MODE.value == 'train':
+        train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+      else:
+        train.evaluate(_CONFIG.value, _WORKDIR.value, _SPLIT.value)
+    elif _MODE.value in ('encode', 'synthesize'):
+      from wavenet_jax import embeddings
+      if _MODE.value == 'encode':
+        embeddings.encode_files(_CONFIG.value, _WORKDIR.value)
+      else:
+        embeddings.synthesize_files(_CONFIG.value, _WORKDIR.value)
     elif _MODE.value == 'embeddings':
       from wavenet_jax import latent
       latent.plot_embeddings(_CONFIG.value, _WORKDIR.value)
     else:
+      from wavenet_jax import generate_files
       generate_files.generate_files(_CONFIG.value, _WORKDIR.value)
-  except user_errors as e:
+  except _user_errors() as e:  # evaluated as the error arrives, after the mode's imports
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
+
+
+def _user_errors():
+  """The errors that are the user's to fix: one line, exit code 2, no traceback.
+
+  Only the modules a mode imported are asked: train (and with it TensorFlow, ~5-10 s to
+  import) is not loaded to generate, encode or synthesize.
+  """
+  from data.common import DataError
+  from wavenet_jax import audio, checkpointing, config_checks
+  errors = [config_checks.ConfigError, DataError, checkpointing.CheckpointError, audio.AudioError]
+  for module, name in (('wavenet_jax.train', 'NonFiniteLossError'), ('wavenet_jax.embeddings', 'EmbeddingError')):
+    if module in sys.modules:
+      errors.append(getattr(sys.modules[module], name))
+  return tuple(errors)
 
 
 if __name__ == '__main__':
