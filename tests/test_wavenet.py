@@ -78,7 +78,7 @@ def _make(cfg, t=40, batch=2, seed=0):
 
 def _apply(m, params, x, gc, lc, **kw):
   return np.asarray(tiny.apply(m, params, jnp.asarray(x), None if gc is None else jnp.asarray(gc),
-                            None if lc is None else jnp.asarray(lc), **kw))
+                               None if lc is None else jnp.asarray(lc), **kw))
 
 
 @pytest.mark.parametrize('cfg', CONFIGS)

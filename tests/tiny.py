@@ -52,7 +52,6 @@ def read_tags(workdir):
           for event in tf.compat.v1.train.summary_iterator(path) for v in event.summary.value}
 
 
-
 def random_params(model, *args, seed=0, scale=0.2):
   """Random weights of model's parameter shapes: Glorot-uniform kernels (zero biases) + scale·N(0, 1).
 
