@@ -92,6 +92,40 @@ def test_forward_matches_numpy_float64(cfg):
 
 
 @pytest.mark.parametrize('cfg', CONFIGS)
+def test_gradients_match_float64_central_differences(cfg):
+  """Training's gradients (layers.affine writes the matmul ones by hand) against the numpy forward.
+
+  For every parameter array, the directional derivative of sum(logits · r) along a random
+  direction, by central differences of np_forward in float64, equals <grad, direction>.
+  """
+  m, params, x, gc, lc = _make(cfg, t=24)
+  rng = np.random.default_rng(7)
+  r = rng.normal(size=np_forward(params, x, m, gc, lc).shape)  # [B, T, Q]
+
+  def loss(p):
+    logits = m.apply(p, jnp.asarray(x), None if gc is None else jnp.asarray(gc),
+                     None if lc is None else jnp.asarray(lc))
+    return jnp.sum(logits * jnp.asarray(r, jnp.float32))
+
+  grads = jax.jit(jax.grad(loss))(params)
+  flat, treedef = jax.tree_util.tree_flatten_with_path(params)
+  grad_leaves = jax.tree_util.tree_leaves(grads)
+  eps = 1e-6
+  for i, ((path, leaf), grad) in enumerate(zip(flat, grad_leaves)):
+    direction = rng.normal(size=leaf.shape)
+
+    def moved(sign):
+      leaves = [np.asarray(l, np.float64) for _, l in flat]
+      leaves[i] = leaves[i] + sign * eps * direction
+      tree = jax.tree_util.tree_unflatten(treedef, leaves)
+      return float(np.sum(np_forward(tree, x, m, gc, lc) * r))
+
+    want = (moved(1) - moved(-1)) / (2 * eps)
+    got = float(np.sum(np.asarray(grad, np.float64) * direction))
+    assert abs(got - want) <= 1e-3 * max(1.0, abs(want)), (jax.tree_util.keystr(path), got, want)
+
+
+@pytest.mark.parametrize('cfg', CONFIGS)
 def test_causal_and_receptive_field(cfg):
   m, params, x, gc, lc = _make(cfg, t=60, batch=1)
   rf = m.receptive_field

@@ -15,6 +15,61 @@ glorot = nn.initializers.glorot_uniform()  # ibab initialises every kernel with 
 zeros = nn.initializers.zeros
 
 
+def affine(x, w, b=None):
+  """x [..., K] @ w [K, F] (+ b [F]) -> [..., F], with hand-written gradients.
+
+  JAX's own transpose rule writes dw as a dot followed by a transpose, which XLA:CPU
+  materialises as a transposed copy of the [N, F] cotangent per layer; contracting the
+  rows of both 2-D operands needs no copy. In the ibab-default train step that is ~100
+  copies of [105k, 64 or 32] floats: 11.2 s -> 10.1 s per step on a 2-core Zen 3
+  (alternating A/B in one process). Same maths as `x @ w + b`.
+  """
+  return _matmul(x, w) if b is None else _affine(x, w, b)
+
+
+def _rows(a):  # [..., C] -> [N, C]
+  return a.reshape(-1, a.shape[-1])
+
+
+def _weight_grad(x, g):  # x [..., K], g [..., F] -> [K, F], contracting the rows of both
+  return jax.lax.dot_general(_rows(x), _rows(g), (((0,), (0,)), ((), ())))
+
+
+@jax.custom_vjp
+def _matmul(x, w):
+  return x @ w
+
+
+def _matmul_fwd(x, w):
+  return x @ w, (x, w)
+
+
+def _matmul_bwd(residuals, g):
+  x, w = residuals
+  return g @ w.T, _weight_grad(x, g).astype(w.dtype)
+
+
+_matmul.defvjp(_matmul_fwd, _matmul_bwd)
+
+
+@jax.custom_vjp
+def _affine(x, w, b):
+  return x @ w + b
+
+
+def _affine_fwd(x, w, b):
+  return x @ w + b, (x, w)
+
+
+def _affine_bwd(residuals, g):
+  x, w = residuals
+  g2 = _rows(g)
+  return g @ w.T, _weight_grad(x, g2).astype(w.dtype), g2.sum(axis=0).astype(w.dtype)
+
+
+_affine.defvjp(_affine_fwd, _affine_bwd)
+
+
 def causal_taps(x, filter_width, dilation, fill=0):
   """[B, T, ...] -> [B, T, k, ...]: tap j at time t is x[t - (k-1-j)·dilation], `fill` before 0."""
   t = x.shape[1]
@@ -40,8 +95,8 @@ class CausalConv(nn.Module):
 
   def _from_taps(self, taps):  # [..., k, C_in] -> [..., C_out]
     flat = taps.reshape(taps.shape[:-2] + (self.filter_width * self.in_features,))
-    y = flat @ self.kernel.reshape(self.filter_width * self.in_features, self.features)
-    return y + self.bias if self.use_bias else y
+    kernel = self.kernel.reshape(self.filter_width * self.in_features, self.features)
+    return affine(flat, kernel, self.bias if self.use_bias else None)
 
   def __call__(self, x):  # [B, T, C_in] -> [B, T, C_out]
     return self._from_taps(causal_taps(x, self.filter_width, self.dilation))
@@ -118,10 +173,7 @@ class Dense(nn.Module):
   @nn.compact
   def __call__(self, x):
     kernel = self.param('kernel', glorot, (self.in_features, self.features))
-    y = x @ kernel
-    if self.use_bias:
-      y = y + self.param('bias', zeros, (self.features,))
-    return y
+    return affine(x, kernel, self.param('bias', zeros, (self.features,)) if self.use_bias else None)
 
 
 # --------------------------------------------------------------- generation queues

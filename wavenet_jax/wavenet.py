@@ -107,7 +107,7 @@ class WaveNet(nn.Module):
     return cond
 
   def skips_to_logits(self, z, lc=None, x0=None):  # [..., L·D], [..., Lc], [..., R] -> [..., Q]
-    h = z @ self.skip_kernel.reshape(-1, self.skip_channels)
+    h = layers.affine(z, self.skip_kernel.reshape(-1, self.skip_channels))
     if self.input_skip:
       h = h + x0 @ self.input_skip_kernel
     if self.use_biases:
