@@ -5,7 +5,8 @@ Every layer has two entry points over the same parameters:
   `step`     — one time step from its `filter_width` taps (fast generation's queues).
 Both go through `_from_taps`, so the two paths cannot drift apart. A tap j of a
 dilated causal conv at time t reads x[t - (k-1-j)·d]; positions before the start read
-zeros, which is exactly a generation queue that starts zero-filled.
+zeros, which is exactly a generation queue that starts zero-filled. The convs and 1x1s
+multiply through `affine`, whose gradients are written out for XLA:CPU's sake.
 """
 import flax.linen as nn
 import jax
