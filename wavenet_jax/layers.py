@@ -25,47 +25,29 @@ def affine(x, w, b=None):
   copies of [105k, 64 or 32] floats: 11.2 s -> 10.1 s per step on a 2-core Zen 3
   (alternating A/B in one process). Same maths as `x @ w + b`.
   """
-  return _matmul(x, w) if b is None else _affine(x, w, b)
+  return _affine(x, w, b)
 
 
 def _rows(a):  # [..., C] -> [N, C]
   return a.reshape(-1, a.shape[-1])
 
 
-def _weight_grad(x, g):  # x [..., K], g [..., F] -> [K, F], contracting the rows of both
-  return jax.lax.dot_general(_rows(x), _rows(g), (((0,), (0,)), ((), ())))
-
-
 @jax.custom_vjp
-def _matmul(x, w):
-  return x @ w
-
-
-def _matmul_fwd(x, w):
-  return x @ w, (x, w)
-
-
-def _matmul_bwd(residuals, g):
-  x, w = residuals
-  return g @ w.T, _weight_grad(x, g).astype(w.dtype)
-
-
-_matmul.defvjp(_matmul_fwd, _matmul_bwd)
-
-
-@jax.custom_vjp
-def _affine(x, w, b):
-  return x @ w + b
+def _affine(x, w, b):  # b: [F] or None (a pytree without leaves)
+  y = x @ w
+  return y if b is None else y + b
 
 
 def _affine_fwd(x, w, b):
-  return x @ w + b, (x, w)
+  return _affine(x, w, b), (x, w, b)
 
 
 def _affine_bwd(residuals, g):
-  x, w = residuals
+  x, w, b = residuals
   g2 = _rows(g)
-  return g @ w.T, _weight_grad(x, g2).astype(w.dtype), g2.sum(axis=0).astype(w.dtype)
+  dw = jax.lax.dot_general(_rows(x), g2, (((0,), (0,)), ((), ())))  # contracting the rows of both
+  db = None if b is None else g2.sum(axis=0).astype(b.dtype)
+  return g @ w.T, dw.astype(w.dtype), db
 
 
 _affine.defvjp(_affine_fwd, _affine_bwd)
