@@ -171,9 +171,15 @@ def queue_size(filter_width, dilation):
 
 
 def queue_step(queue, t, x_t, filter_width, dilation):
-  """Ring [B, M, ...], step t, x_t [B, ...] -> (taps [B, k, ...] oldest first, ring)."""
+  """Ring [B, M, ...], step t >= 0, x_t [B, ...] -> (taps [B, k, ...] oldest first, ring).
+
+  The slots are plain remainders of non-negative numbers (every lag is < M) and the
+  gather clips instead of filling out-of-range reads with NaN: Python's floor modulo and
+  the NaN mask cost XLA one small fusion per layer and sample (45 of ~430 ops per sample
+  in ibab's model), and by construction no index is ever out of range.
+  """
   size = queue.shape[1]
-  start = (0, t % size) + (0,) * (queue.ndim - 2)
+  start = (0, jax.lax.rem(t, size)) + (0,) * (queue.ndim - 2)
   queue = jax.lax.dynamic_update_slice(queue, x_t[:, None].astype(queue.dtype), start)
   lags = jnp.arange(filter_width - 1, -1, -1) * dilation  # (k-1)·d, ..., d, 0
-  return jnp.take(queue, (t - lags) % size, axis=1), queue
+  return jnp.take(queue, jax.lax.rem(t + size - lags, size), axis=1, mode='clip'), queue
