@@ -110,13 +110,14 @@ def test_gradients_match_float64_central_differences(cfg):
   grads = jax.jit(jax.grad(loss))(params)
   flat, treedef = jax.tree_util.tree_flatten_with_path(params)
   grad_leaves = jax.tree_util.tree_leaves(grads)
+  leaves64 = [np.asarray(l, np.float64) for _, l in flat]
   eps = 1e-6
   for i, ((path, leaf), grad) in enumerate(zip(flat, grad_leaves)):
     direction = rng.normal(size=leaf.shape)
 
     def moved(sign):
-      leaves = [np.asarray(l, np.float64) for _, l in flat]
-      leaves[i] = leaves[i] + sign * eps * direction
+      leaves = list(leaves64)
+      leaves[i] = leaves64[i] + sign * eps * direction
       tree = jax.tree_util.tree_unflatten(treedef, leaves)
       return float(np.sum(np_forward(tree, x, m, gc, lc) * r))
 

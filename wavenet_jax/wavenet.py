@@ -102,14 +102,14 @@ class WaveNet(nn.Module):
   def _layer_condition(self, i, gc, lc, per_step=False):  # -> [B, T or 1, 2D], per step [B, 2D]
     cond = None if gc is None else (gc[:, i] if per_step else gc[:, i, None, :])
     if lc is not None:
-      lc_i = lc @ self.lc_proj[i]
+      lc_i = layers.affine(lc, self.lc_proj[i])
       cond = lc_i if cond is None else cond + lc_i
     return cond
 
   def skips_to_logits(self, z, lc=None, x0=None):  # [..., L·D], [..., Lc], [..., R] -> [..., Q]
     h = layers.affine(z, self.skip_kernel.reshape(-1, self.skip_channels))
     if self.input_skip:
-      h = h + x0 @ self.input_skip_kernel
+      h = h + layers.affine(x0, self.input_skip_kernel)
     if self.use_biases:
       h = h + self.skip_bias
     h = self.out1(nn.relu(h))
