@@ -6,8 +6,8 @@
 For each training seed, trains the config (configs/demo.py, with launch.py's overrides) into
 DIR/seed<k> (a finished run there is reused), generates 4 one-second streams per class
 from silence, and classifies each stream by the nearest class centroid of a spectral
-feature of the training corpus: the clip's share of mel power per band (mean mel power
-spectrum normalised to sum 1), L1 distance, the first 2,000 samples left out. A class is
+feature of the training corpus (data/demo.py's nearest_class: the clip's share of mel power
+in each of 64 bands, L1 distance), the first 2,000 samples left out. A class is
 recognised when most of its streams are nearest their own centroid. A class-blind model
 lands every stream on one or two centroids (~1 of 6 recognised).
 
@@ -36,27 +36,13 @@ from wavenet_jax import audio, generate, generate_files, train  # noqa: E402
 STREAMS = 4
 SAMPLES = 16000
 SETTLE = 2000  # The first samples grow out of the silent prime.
+N_MELS = 64
 
 _CONFIG = config_flags.DEFINE_config_file('config', 'configs/demo.py', 'A config of the demo corpus.')
 _WORKDIR = flags.DEFINE_string('workdir', 'runs/demo_generation', 'Runs go to WORKDIR/seed<k>.')
 _SEEDS = flags.DEFINE_list('seeds', ['0', '1'], 'Training seeds (config.seed).')
 _TEMPERATURE = flags.DEFINE_float('temperature', 0.9, 'Sampling temperature.')
 _JSON = flags.DEFINE_string('json', None, 'Also write the figures here.')
-
-
-def mel_power_share(wav, sample_rate=16000):
-  """[T] -> [64]: the clip's mean mel power per band, as a share of its total."""
-  import librosa
-  mel = librosa.feature.melspectrogram(y=np.asarray(wav, np.float32), sr=sample_rate, n_fft=1024,
-                                       hop_length=256, n_mels=64).astype(np.float64)
-  power = mel.mean(axis=1)
-  return power / power.sum()
-
-
-def centroids():
-  """[K, 64]: mean feature of each demo class's 32 training clips."""
-  return np.stack([np.mean([mel_power_share(demo_data.synthesize(c, demo_data.clip_rng(c, 'train', i), 16000))
-                            for i in range(32)], axis=0) for c in demo_data.CLASS_NAMES])
 
 
 def nearest_classes(workdir, temperature, centre):
@@ -67,14 +53,14 @@ def nearest_classes(workdir, temperature, centre):
   keys = jnp.stack([jax.random.key(s) for _ in range(k) for s in range(STREAMS)])
   classes = generate.generate(model, params, keys, SAMPLES, ids, temperature)
   wavs = audio.mu_law_decode(np.asarray(classes), model.quantization_channels, meta['model']['mu_law'])
-  return np.array([int(np.argmin(np.abs(centre - mel_power_share(w[SETTLE:])).sum(axis=1)))
-                   for w in wavs]).reshape(k, STREAMS)
+  return demo_data.nearest_class(wavs[:, SETTLE:], centre, 16000).reshape(k, STREAMS)
 
 
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # orbax logs every save and close at INFO.
-  names, centre, figures = demo_data.CLASS_NAMES, centroids(), {}
+  names, figures = demo_data.CLASS_NAMES, {}
+  centre = demo_data.class_centroids(16000, SAMPLES, n_mels=N_MELS)
   for seed in [int(s) for s in _SEEDS.value]:
     config = _CONFIG.value.copy_and_resolve_references()
     config.seed = seed

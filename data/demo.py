@@ -143,6 +143,44 @@ _SYNTHS = {'bell': _bell, 'brass': _brass, 'chirp': _chirp, 'drum': _drum, 'flut
            'pluck': _pluck}
 
 
+def mel_power_share(wav, sample_rate, n_mels=40):
+  """[T] -> [n_mels]: the clip's mean mel power per band, as a share of its total.
+
+  Linear power, not its log: generated audio carries a noise floor far above the clean
+  clips', and a log-mel feature weighs that floor like the sound (it lands most
+  generations on the noisiest class). 64 ms windows at any rate, hop 16 ms.
+  """
+  import librosa  # slow to import; only quality checks need it
+  n_fft = 1 << int(round(np.log2(0.064 * sample_rate)))
+  mel = librosa.feature.melspectrogram(y=np.asarray(wav, np.float32), sr=sample_rate, n_fft=n_fft,
+                                       hop_length=n_fft // 4, n_mels=n_mels)
+  power = mel.astype(np.float64).mean(axis=1)
+  return power / max(power.sum(), 1e-30)
+
+
+def class_centroids(sample_rate, num_samples, per_class=32, n_mels=40):
+  """[K, n_mels]: the mean mel_power_share of each class's first `per_class` training clips.
+
+  The clips are re-synthesised (as build_demo writes them), so no dataset is read.
+  """
+  return np.stack([
+      np.mean([mel_power_share(synthesize(c, clip_rng(c, 'train', i), num_samples, sample_rate),
+                               sample_rate, n_mels) for i in range(per_class)], axis=0)
+      for c in CLASS_NAMES])
+
+
+def nearest_class(wavs, centroids, sample_rate):
+  """[N, T] audio -> [N]: the index of the class centroid (L1) nearest each clip's feature.
+
+  How the tests and benchmarks/demo_generation.py judge whether generated audio sounds like
+  the class it was conditioned on. Even on real clips it tells bell from pluck poorly: their
+  pitch ranges overlap, so their mean spectra do.
+  """
+  n_mels = centroids.shape[1]
+  return np.array([int(np.argmin(np.abs(centroids - mel_power_share(w, sample_rate, n_mels)).sum(axis=1)))
+                   for w in wavs])
+
+
 class DemoCorpus(common.AudioBuilder, skip_registration=True):
   """Synthesises every clip in the generator: nothing is held in memory or on disk."""
   DESCRIPTION = 'wavenet_jax offline demo corpus: ' + ', '.join(CLASS_NAMES)
