@@ -22,20 +22,3 @@ if 'JAX_COMPILATION_CACHE_DIR' not in os.environ:
 def pytest_unconfigure(config):
   if _OWN_CACHE and not hasattr(config, 'workerinput'):
     shutil.rmtree(_OWN_CACHE, ignore_errors=True)
-
-
-# Tests that train for hundreds of steps or through launch.py subprocesses take 20-160 s
-# each; most others take a second. xdist hands tests out in collection order, so these go
-# first (the longest first) and the short ones fill both workers' last minutes, instead of
-# one worker finishing a long test alone at the end.
-_LONG_FIRST = ('tests/test_generate.py::test_trained_demo_model_generates_the_class_it_is_given',
-               'tests/test_train.py', 'tests/test_classifier.py', 'tests/test_notebook.py',
-               'tests/test_sweep.py', 'tests/test_nsynth.py', 'tests/test_transfer.py',
-               'tests/test_latent.py', 'tests/test_importers_ibab.py')
-
-
-def pytest_collection_modifyitems(config, items):
-  def rank(item):
-    return next((i for i, prefix in enumerate(_LONG_FIRST) if item.nodeid.startswith(prefix)),
-                len(_LONG_FIRST))
-  items.sort(key=rank)  # stable: each group keeps its own order
