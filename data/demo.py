@@ -2,7 +2,8 @@
 
 It lets every mode (train, generate, classify) run end to end with no download. Each clip
 is a pure function of (class, split, index), so two builds are identical and a test can
-re-synthesise any clip it reads back.
+re-synthesise any clip it reads back. `nearest_class` judges whether generated
+audio sounds like the class it was asked for (the nearest class spectrum).
 
   bell   inharmonic partials, each with its own exponential decay
   brass  saw-like tone, every harmonic up to 5 kHz, 110-220 Hz, slight onset glide
@@ -147,8 +148,9 @@ def mel_power_share(wav, sample_rate, n_mels=40):
   """[T] -> [n_mels]: the clip's mean mel power per band, as a share of its total.
 
   Linear power, not its log: generated audio carries a noise floor far above the clean
-  clips', and a log-mel feature weighs that floor like the sound (it lands most
-  generations on the noisiest class). 64 ms windows at any rate, hop 16 ms.
+  clips', and a log-mel feature weighs that floor like the sound (on three test-size
+  models it placed 25-29 of 96 generated streams in their class, the shares 62-76).
+  64 ms windows at any rate, hop 16 ms.
   """
   import librosa  # slow to import; only quality checks need it
   n_fft = 1 << int(round(np.log2(0.064 * sample_rate)))
