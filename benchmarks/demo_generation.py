@@ -23,15 +23,13 @@ from wavenet_jax import xla_cpu  # noqa: E402
 
 xla_cpu.configure()  # before jax starts: the CPU settings launch.py uses.
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from benchmarks import table  # noqa: E402
 from data import demo as demo_data  # noqa: E402
-from wavenet_jax import audio, generate, generate_files, train  # noqa: E402
+from wavenet_jax import train  # noqa: E402
 
 STREAMS = 4
 SAMPLES = 16000
@@ -45,17 +43,6 @@ _TEMPERATURE = flags.DEFINE_float('temperature', 0.9, 'Sampling temperature.')
 _JSON = flags.DEFINE_string('json', None, 'Also write the figures here.')
 
 
-def nearest_classes(workdir, temperature, centre):
-  """[K, STREAMS]: the class whose centroid each generated stream is nearest."""
-  model, params, meta = generate_files.load_model(workdir)
-  k = len(meta['class_names'])
-  ids = jnp.asarray(np.repeat(np.arange(k), STREAMS), jnp.int32)
-  keys = jnp.stack([jax.random.key(s) for _ in range(k) for s in range(STREAMS)])
-  classes = generate.generate(model, params, keys, SAMPLES, ids, temperature)
-  wavs = audio.mu_law_decode(np.asarray(classes), model.quantization_channels, meta['model']['mu_law'])
-  return demo_data.nearest_class(wavs[:, SETTLE:], centre, 16000).reshape(k, STREAMS)
-
-
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # orbax logs every save and close at INFO.
@@ -67,7 +54,8 @@ def main(argv):
     config.train.generate_every_steps = 0
     workdir = os.path.join(_WORKDIR.value, f'seed{seed}')
     metrics = train.train_and_evaluate(config, workdir)
-    nearest = nearest_classes(workdir, _TEMPERATURE.value, centre)
+    _, nearest = demo_data.generated_nearest_classes(workdir, centre, 16000, STREAMS, SAMPLES,
+                                                      _TEMPERATURE.value, SETTLE)
     own = nearest == np.arange(len(names))[:, None]
     figures[f'seed{seed}_validation_bits_per_sample'] = round(float(metrics['bits_per_sample']), 4)
     figures[f'seed{seed}_streams_nearest_own_class'] = f'{int(own.sum())}/{own.size}'

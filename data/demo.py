@@ -183,6 +183,25 @@ def nearest_class(wavs, centroids, sample_rate):
                    for w in wavs])
 
 
+def generated_nearest_classes(workdir, centroids, sample_rate, streams, num_samples, temperature,
+                              settle=0):
+  """-> (class names, [K, streams]): the nearest class of each stream a trained run generates.
+
+  Every class of the run's latest checkpoint gets `streams` streams (keys 0..streams-1)
+  from silence; the first `settle` samples, grown out of the silence, are not judged.
+  """
+  import jax  # the corpus itself needs none of the model's machinery
+  import jax.numpy as jnp
+  from wavenet_jax import generate, generate_files
+  model, params, meta = generate_files.load_model(workdir)
+  names = meta['class_names']
+  ids = jnp.repeat(jnp.arange(len(names), dtype=jnp.int32), streams)
+  keys = jnp.stack([jax.random.key(s) for _ in names for s in range(streams)])
+  classes = generate.generate(model, params, keys, num_samples, ids, temperature)
+  wavs = audio.mu_law_decode(np.asarray(classes), model.quantization_channels, meta['model']['mu_law'])
+  return names, nearest_class(wavs[:, settle:], centroids, sample_rate).reshape(len(names), streams)
+
+
 class DemoCorpus(common.AudioBuilder, skip_registration=True):
   """Synthesises every clip in the generator: nothing is held in memory or on disk."""
   DESCRIPTION = 'wavenet_jax offline demo corpus: ' + ', '.join(CLASS_NAMES)
