@@ -86,6 +86,15 @@ def test_seeds_reproduce_and_streams_are_independent():
     np.testing.assert_array_equal(np.asarray(single[0]), np.asarray(a[i]))
 
 
+def test_single_threaded_cpu_scan_draws_what_the_threaded_one_draws():
+  """generate's CPU scan compiles its dots single-threaded (for speed); the classes must not change."""
+  m, params, x, gc, _ = _small()
+  keys = jax.random.split(jax.random.key(3), 2)
+  carry = generate.prime(m, params, x[:, :20], gc)
+  args = (m, params, carry, keys, 0, 60, gc, 1.0, 'ibab', 0, 1.0, None)
+  np.testing.assert_array_equal(np.asarray(generate._scan_cpu(*args)[1]), np.asarray(generate._scan(*args)[1]))
+
+
 @pytest.mark.parametrize('seed', [1, 4])
 def test_prefill_then_step_equals_stepping_through_the_prime(seed):
   cfg = random_config(seed)
