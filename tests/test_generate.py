@@ -92,7 +92,11 @@ def test_single_threaded_cpu_scan_draws_what_the_threaded_one_draws():
   keys = jax.random.split(jax.random.key(3), 2)
   carry = generate.prime(m, params, x[:, :20], gc)
   args = (m, params, carry, keys, 0, 60, gc, 1.0, 'ibab', 0, 1.0, None)
-  np.testing.assert_array_equal(np.asarray(generate._scan_cpu(*args)[1]), np.asarray(generate._scan(*args)[1]))
+  threaded = np.asarray(generate._scan(*args)[1])
+  np.testing.assert_array_equal(np.asarray(generate._scan_cpu(*args)[1]), threaded)
+  # Called inside a caller's jit (where jax refuses nested compiler options), it still runs.
+  inside = jax.jit(lambda p, c, k: generate.continue_from(m, p, c, k, 0, 60, gc)[1])(params, carry, keys)
+  np.testing.assert_array_equal(np.asarray(inside), threaded)
 
 
 @pytest.mark.parametrize('seed', [1, 4])

@@ -101,7 +101,11 @@ def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, 
   uniform of fold_in(keys[b], t): a stream does not depend on the streams beside it, and chunked
   generation (start = samples so far) draws exactly what one long scan would.
   """
-  scan = _scan_cpu if jax.default_backend() == 'cpu' else _scan
+  # jax takes compiler options on a top-level jit only; traced inside a caller's jit (or
+  # scan), the sampling scan is staged into the caller's program and compiled with its
+  # options (CPU_SCAN_COMPILER_OPTIONS there gives the same speed).
+  staged = isinstance(jnp.zeros(()), jax.core.Tracer)
+  scan = _scan_cpu if jax.default_backend() == 'cpu' and not staged else _scan
   return scan(model, params, carry, keys, start, num_samples, gc_ids, temperature, mu_law, top_k,
               top_p, lc)
 
@@ -133,8 +137,8 @@ _scan = jax.jit(_scan_samples, static_argnames=_STATIC)
 # single-threaded dots ibab's model generates 16 streams 1.6x and 64 streams 1.14-1.18x
 # faster on 2 cores (Zen 5, in-process alternating A/B), one stream and 1,024 as fast, and
 # draws the same classes. Training and prefill keep the threads: their dots are large.
-_scan_cpu = jax.jit(_scan_samples, static_argnames=_STATIC,
-                    compiler_options={'xla_cpu_multi_thread_eigen': False})
+CPU_SCAN_COMPILER_OPTIONS = {'xla_cpu_multi_thread_eigen': False}  # also for a caller's own jit
+_scan_cpu = jax.jit(_scan_samples, static_argnames=_STATIC, compiler_options=CPU_SCAN_COMPILER_OPTIONS)
 
 
 def generate(model: WaveNet, params, keys, num_samples: int, gc_ids=None, temperature=1.0,
