@@ -103,7 +103,8 @@ def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, 
   """
   # jax takes compiler options on a top-level jit only; traced inside a caller's jit (or
   # scan), the sampling scan is staged into the caller's program and compiled with its
-  # options (CPU_SCAN_COMPILER_OPTIONS there gives the same speed).
+  # options (pass it CPU_SCAN_COMPILER_OPTIONS for the single-threaded dots, as nsynth's
+  # benchmark does).
   staged = isinstance(jnp.zeros(()), jax.core.Tracer)
   scan = _scan_cpu if jax.default_backend() == 'cpu' and not staged else _scan
   return scan(model, params, carry, keys, start, num_samples, gc_ids, temperature, mu_law, top_k,
