@@ -80,8 +80,8 @@ def synth_rate(model, params, streams, samples):
                                                   'nsynth', lc=l)
   lc_fed = lc[:, 1:samples + 1]  # [B, samples, E]
   # The options generate.continue_from compiles its scan with when it is called at top level.
-  options = generate.CPU_SCAN_COMPILER_OPTIONS if jax.default_backend() == 'cpu' else None
-  exe, compile_s = compiled(run, dparams, carry, keys, lc_fed, compiler_options=options)
+  exe, compile_s = compiled(run, dparams, carry, keys, lc_fed,
+                            compiler_options=generate.scan_compiler_options())
   return compile_s, streams * samples / timed(exe, dparams, carry, keys, lc_fed)
 
 

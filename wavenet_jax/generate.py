@@ -103,10 +103,10 @@ def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, 
   """
   # jax takes compiler options on a top-level jit only; traced inside a caller's jit (or
   # scan), the sampling scan is staged into the caller's program and compiled with its
-  # options (pass it CPU_SCAN_COMPILER_OPTIONS for the single-threaded dots, as nsynth's
+  # options (pass it scan_compiler_options() for the single-threaded dots, as nsynth's
   # benchmark does).
   staged = isinstance(jnp.zeros(()), jax.core.Tracer)
-  scan = _scan_cpu if jax.default_backend() == 'cpu' and not staged else _scan
+  scan = _scan_cpu if scan_compiler_options() and not staged else _scan
   return scan(model, params, carry, keys, start, num_samples, gc_ids, temperature, mu_law, top_k,
               top_p, lc)
 
@@ -138,8 +138,14 @@ _scan = jax.jit(_scan_samples, static_argnames=_STATIC)
 # single-threaded dots ibab's model generates 16 streams 1.6x and 64 streams 1.14-1.18x
 # faster on 2 cores (Zen 5, in-process alternating A/B), one stream and 1,024 as fast, and
 # draws the same classes. Training and prefill keep the threads: their dots are large.
-CPU_SCAN_COMPILER_OPTIONS = {'xla_cpu_multi_thread_eigen': False}  # also for a caller's own jit
+CPU_SCAN_COMPILER_OPTIONS = {'xla_cpu_multi_thread_eigen': False}
 _scan_cpu = jax.jit(_scan_samples, static_argnames=_STATIC, compiler_options=CPU_SCAN_COMPILER_OPTIONS)
+
+
+def scan_compiler_options():
+  """The options the sampling scan compiles with on this backend (None: XLA's defaults),
+  for a caller that wraps `continue_from` in a jit of its own."""
+  return CPU_SCAN_COMPILER_OPTIONS if jax.default_backend() == 'cpu' else None
 
 
 def generate(model: WaveNet, params, keys, num_samples: int, gc_ids=None, temperature=1.0,
