@@ -244,7 +244,10 @@ def test_source_without_audio_and_workdir_that_is_a_file(demo_dir, tmp_path):
 def test_launch_reports_bad_input_in_one_line(demo_dir, tmp_path):
   base = [sys.executable, 'launch.py', '--config=configs/demo.py', f'--workdir={tmp_path / "run"}']
   typo = subprocess.run(base + ['--config.train.batch_sise=4'], cwd=ROOT, capture_output=True, text=True)
-  assert typo.returncode != 0 and 'batch_sise' in typo.stderr
+  assert typo.returncode == 2, typo.stderr[-2000:]
+  assert typo.stderr.strip().splitlines()[-1] == (
+      "error: --config.train.batch_sise: the config has no key 'batch_sise' "
+      '(did you mean "batch_size" instead of "batch_sise"?)')
   bad = subprocess.run(base + [f'--config.data.source={demo_dir}', '--config.data.sample_size=0'],
                        cwd=ROOT, capture_output=True, text=True)
   assert bad.returncode == 2
