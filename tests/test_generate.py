@@ -87,13 +87,17 @@ def test_seeds_reproduce_and_streams_are_independent():
 
 
 def test_single_threaded_cpu_scan_draws_what_the_threaded_one_draws():
-  """generate's CPU scan compiles its dots single-threaded (for speed); the classes must not change."""
+  """generate's CPU scan compiles with its own options (single-threaded dots, no gemv
+  rewrite) for speed; the classes must not change, for two streams and for one (gemvs)."""
   m, params, x, gc, _ = _small()
   keys = jax.random.split(jax.random.key(3), 2)
   carry = generate.prime(m, params, x[:, :20], gc)
   args = (m, params, carry, keys, 0, 60, gc, 1.0, 'ibab', 0, 1.0, None)
   threaded = np.asarray(generate._scan(*args)[1])
   np.testing.assert_array_equal(np.asarray(generate._scan_cpu(*args)[1]), threaded)
+  one = (m, params, generate.prime(m, params, x[:1, :20], gc[:1]), keys[:1], 0, 60, gc[:1], 1.0,
+         'ibab', 0, 1.0, None)
+  np.testing.assert_array_equal(np.asarray(generate._scan_cpu(*one)[1]), np.asarray(generate._scan(*one)[1]))
   # Called inside a caller's jit (where jax refuses nested compiler options), it still runs.
   inside = jax.jit(lambda p, c, k: generate.continue_from(m, p, c, k, 0, 60, gc)[1])(params, carry, keys)
   np.testing.assert_array_equal(np.asarray(inside), threaded)

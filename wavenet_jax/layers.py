@@ -173,13 +173,16 @@ def queue_size(filter_width, dilation):
 def queue_step(queue, t, x_t, filter_width, dilation):
   """Ring [B, M, ...], step t >= 0, x_t [B, ...] -> (taps [B, k, ...] oldest first, ring).
 
-  The slots are plain remainders of non-negative numbers (every lag is < M) and the
-  gather clips instead of filling out-of-range reads with NaN: Python's floor modulo and
-  the NaN mask cost XLA one small fusion per layer and sample (47 of 429 ops per sample
-  in ibab's model), and by construction no index is ever out of range.
+  The slots are plain remainders of non-negative numbers (every lag is < M): Python's
+  floor modulo costs XLA an extra fusion per layer and sample. The taps are k slices of
+  the ring joined along the tap axis, which XLA emits as one kernel; a gather of the k
+  slots writes them tap-major ([k, B, ...]) and needs a transposing copy per layer
+  (ibab's model, 64 streams: 332 -> 302 kernels per sample, 1.07x faster, 2-core Zen 4,
+  10 in-process alternating pairs; one stream unchanged).
   """
   size = queue.shape[1]
   start = (0, jax.lax.rem(t, size)) + (0,) * (queue.ndim - 2)
   queue = jax.lax.dynamic_update_slice(queue, x_t[:, None].astype(queue.dtype), start)
-  lags = jnp.arange(filter_width - 1, -1, -1) * dilation  # (k-1)·d, ..., d, 0
-  return jnp.take(queue, jax.lax.rem(t + size - lags, size), axis=1, mode='clip'), queue
+  taps = [jax.lax.dynamic_slice_in_dim(queue, jax.lax.rem(t + size - lag, size), 1, axis=1)
+          for lag in range((filter_width - 1) * dilation, -1, -dilation)]  # (k-1)·d, ..., d, 0
+  return jnp.concatenate(taps, axis=1), queue
