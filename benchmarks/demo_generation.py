@@ -39,7 +39,7 @@ N_MELS = 64
 _CONFIG = config_flags.DEFINE_config_file('config', 'configs/demo.py', 'A config of the demo corpus.')
 _WORKDIR = flags.DEFINE_string('workdir', 'runs/demo_generation', 'Runs go to WORKDIR/seed<k>.')
 _SEEDS = flags.DEFINE_list('seeds', ['0', '1'], 'Training seeds (config.seed).')
-_TEMPERATURE = flags.DEFINE_float('temperature', 0.9, 'Sampling temperature.')
+_TEMPERATURE = flags.DEFINE_float('temperature', 0.75, 'Sampling temperature (configs/demo.py\'s).')
 _JSON = flags.DEFINE_string('json', None, 'Also write the figures here.')
 
 
