@@ -140,9 +140,9 @@ _scan = jax.jit(_scan_samples, static_argnames=_STATIC)
 # draws the same classes. Training and prefill keep the threads: their dots are large.
 # One stream's dots are [1, K] @ [K, F]: XLA's gemv-rewriter turns each into a [K, 1]
 # column matmul, and the reshapes into that column stay behind as copy kernels (100 of
-# 352 per sample in ibab's model). Without the pass XLA emits each gemv fused with its
-# bias add (301 per sample): one stream 1.10-1.13x faster (2-core Zen 4, 12 in-process
-# alternating pairs, twice), the same classes; more streams are not gemvs, the pass never fires.
+# 323 per sample in ibab's model). Without the pass XLA emits each gemv fused with its
+# bias add (272 per sample): one stream 1.6x faster (2-core Zen 4, 10 in-process
+# alternating pairs), the same classes; more streams are not gemvs, the pass never fires.
 CPU_SCAN_COMPILER_OPTIONS = {'xla_cpu_multi_thread_eigen': False,
                              'xla_disable_hlo_passes': 'gemv-rewriter'}
 _scan_cpu = jax.jit(_scan_samples, static_argnames=_STATIC, compiler_options=CPU_SCAN_COMPILER_OPTIONS)

@@ -11,6 +11,7 @@ multiply through `affine`, whose gradients are written out for XLA:CPU's sake.
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 glorot = nn.initializers.glorot_uniform()  # ibab initialises every kernel with Xavier.
 zeros = nn.initializers.zeros
@@ -170,19 +171,32 @@ def queue_size(filter_width, dilation):
   return (filter_width - 1) * dilation + 1
 
 
-def queue_step(queue, t, x_t, filter_width, dilation):
-  """Ring [B, M, ...], step t >= 0, x_t [B, ...] -> (taps [B, k, ...] oldest first, ring).
+def queue_slots(t, filter_width, dilations):
+  """Ring slot of every tap at step t >= 0 for layers of these dilations: [L, k], oldest first.
 
-  The slots are plain remainders of non-negative numbers (every lag is < M): Python's
-  floor modulo costs XLA an extra fusion per layer and sample. The taps are k slices of
-  the ring joined along the tap axis, which XLA emits as one kernel; a gather of the k
-  slots writes them tap-major ([k, B, ...]) and needs a transposing copy per layer
-  (ibab's model, 64 streams: 332 -> 302 kernels per sample, 1.07x faster, 2-core Zen 4,
-  10 in-process alternating pairs; one stream unchanged).
+  One small kernel for all layers: computed per layer beside each ring access, XLA gave
+  every distinct (size, lag) its own scalar kernel (29 per sample in ibab's model), and
+  one stream generated 1.34x faster without them (2-core Zen 4, 10 in-process alternating
+  pairs). The slots are plain remainders of non-negative numbers (every lag is < M):
+  Python's floor modulo costs XLA more.
   """
-  size = queue.shape[1]
-  start = (0, jax.lax.rem(t, size)) + (0,) * (queue.ndim - 2)
+  k = filter_width
+  sizes = np.array([[queue_size(k, d)] * k for d in dilations], np.int32)
+  lags = np.array([[(k - 1 - j) * d for j in range(k)] for d in dilations], np.int32)
+  return jax.lax.rem(t + sizes - lags, sizes)
+
+
+def queue_step(queue, slots, x_t):
+  """Ring [B, M, ...], its taps' slots [k] (queue_slots; the last is now's), x_t [B, ...]
+  -> (taps [B, k, ...] oldest first, ring).
+
+  The taps are k slices of the ring joined along the tap axis, which XLA emits as one
+  kernel; a gather of the k slots writes them tap-major ([k, B, ...]) and needs a
+  transposing copy per layer (ibab's model, 64 streams: 332 -> 302 kernels per sample,
+  1.07x faster, 2-core Zen 4, 10 in-process alternating pairs).
+  """
+  k = slots.shape[0]
+  start = (0, slots[k - 1]) + (0,) * (queue.ndim - 2)
   queue = jax.lax.dynamic_update_slice(queue, x_t[:, None].astype(queue.dtype), start)
-  taps = [jax.lax.dynamic_slice_in_dim(queue, jax.lax.rem(t + size - lag, size), 1, axis=1)
-          for lag in range((filter_width - 1) * dilation, -1, -dilation)]  # (k-1)·d, ..., d, 0
+  taps = [jax.lax.dynamic_slice_in_dim(queue, slots[j], 1, axis=1) for j in range(k)]
   return jnp.concatenate(taps, axis=1), queue

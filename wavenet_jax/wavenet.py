@@ -177,12 +177,14 @@ class WaveNet(nn.Module):
     self._check_lc(lc_t)
     t = queues['t']
     x_t = x_t[:, None] if self.scalar_input else x_t
-    taps, first = layers.queue_step(queues['input'], t, x_t, self.input_filter_width, 1)
+    first_slots = layers.queue_slots(t, self.input_filter_width, (1,))[0]
+    taps, first = layers.queue_step(queues['input'], first_slots, x_t)
     h = x0 = self.causal.step(taps)  # [B, R]
+    slots = layers.queue_slots(t, self.filter_width, self.dilations)  # [L, k]
     new_blocks, zs = [], []
     for i, (block, queue) in enumerate(zip(self.blocks, queues['blocks'])):
       cond = self._layer_condition(i, gc, lc_t, per_step=True)
-      taps, queue = layers.queue_step(queue, t, h, self.filter_width, self.dilations[i])
+      taps, queue = layers.queue_step(queue, slots[i], h)
       new_blocks.append(queue)
       z, h = block.step(taps, cond)
       zs.append(z)
