@@ -7,7 +7,8 @@ development machine's kind: ibab's queue generator ≈ 530 samples/s, r9y9 ≈ 3
 were set on a 2-core AVX-512 CPU; the table also gives this machine's ceilings
 (benchmarks/machine.py): one stream reads every weight once per sample, so it cannot beat
 the one-row matmul bandwidth / weight bytes (the roofline); B streams together cannot beat
-the matmul rate / FLOPs per sample.
+the matmul rate / FLOPs per sample. The 64 streams run as generate.continue_from runs them
+on a CPU: one group of streams per core, each on a thread of its own (generate.stream_groups).
 """
 import argparse
 import os
@@ -30,9 +31,10 @@ from wavenet_jax import generate  # noqa: E402
 from wavenet_jax.wavenet import WaveNet  # noqa: E402
 
 
-def timed_generate(model, params, streams, samples, repeats=3):
+def timed_generate(model, params, streams, samples, repeats=5):
   """(compile seconds, samples/s over all streams) of a scan of `samples` samples: the
-  median of `repeats` runs after the compiling one (a shared host's noise is ±10%)."""
+  median of `repeats` runs after the compiling one (a shared 2-core host's speed moves by
+  25-50% from one minute to the next; compare code in one process, alternating)."""
   keys = jax.random.split(jax.random.key(0), streams)
   carry = generate.prime(model, params, generate.silence(model, streams), None)
   start = time.perf_counter()

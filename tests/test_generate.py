@@ -103,6 +103,24 @@ def test_single_threaded_cpu_scan_draws_what_the_threaded_one_draws():
   np.testing.assert_array_equal(np.asarray(inside), threaded)
 
 
+def test_streams_split_over_cores_draw_what_one_scan_draws(monkeypatch):
+  """On the CPU continue_from runs equal groups of streams on threads of their own; the
+  classes and the carry (queues, next logits) must be one scan's, with gc and lc split too."""
+  cfg = dict(filter_width=3, dilations=(1, 2, 4), residual_channels=6, dilation_channels=5,
+             skip_channels=8, quantization_channels=16, gc_cardinality=3, gc_channels=4, lc_channels=2)
+  m, params, x, gc, lc = _model(cfg, 2, batch=6, t=40)
+  keys = jax.random.split(jax.random.key(4), 6)
+  carry = generate.prime(m, params, x[:, :10], gc, lc[:, :10])
+  one = generate._scan_cpu(m, params, carry, keys, 3, 30, gc, 0.9, 'ibab', 0, 1.0, lc[:, 10:])
+  assert all(b % generate.stream_groups(b) == 0 for b in range(1, 70))  # equal groups
+  for groups in (2, 3):
+    monkeypatch.setattr(generate, 'stream_groups', lambda b, g=groups: g)
+    split = generate.continue_from(m, params, carry, keys, 3, 30, gc, 0.9, lc=lc[:, 10:])
+    np.testing.assert_array_equal(np.asarray(split[1]), np.asarray(one[1]))
+    for a, b in zip(jax.tree_util.tree_leaves(split[0]), jax.tree_util.tree_leaves(one[0])):
+      np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
 @pytest.mark.parametrize('seed', [1, 4])
 def test_prefill_then_step_equals_stepping_through_the_prime(seed):
   cfg = random_config(seed)
