@@ -40,6 +40,8 @@ _CONFIG = config_flags.DEFINE_config_file('config', 'configs/demo.py', 'A config
 _WORKDIR = flags.DEFINE_string('workdir', 'runs/demo_generation', 'Runs go to WORKDIR/seed<k>.')
 _SEEDS = flags.DEFINE_list('seeds', ['0', '1'], 'Training seeds (config.seed).')
 _TEMPERATURE = flags.DEFINE_float('temperature', 0.75, 'Sampling temperature (configs/demo.py\'s).')
+_GUIDANCE = flags.DEFINE_float('guidance', 1.0, 'Classifier-free guidance weight (1 = off; needs a '
+                                'config trained with model.gc_null_class and train.class_dropout).')
 _JSON = flags.DEFINE_string('json', None, 'Also write the figures here.')
 
 
@@ -55,7 +57,7 @@ def main(argv):
     workdir = os.path.join(_WORKDIR.value, f'seed{seed}')
     metrics = train.train_and_evaluate(config, workdir)
     _, nearest = demo_data.generated_nearest_classes(workdir, centre, 16000, STREAMS, SAMPLES,
-                                                      _TEMPERATURE.value, SETTLE)
+                                                      _TEMPERATURE.value, SETTLE, _GUIDANCE.value)
     own = nearest == np.arange(len(names))[:, None]
     figures[f'seed{seed}_validation_bits_per_sample'] = round(float(metrics['bits_per_sample']), 4)
     figures[f'seed{seed}_streams_nearest_own_class'] = f'{int(own.sum())}/{own.size}'
@@ -64,7 +66,9 @@ def main(argv):
                                               for n, row in zip(names, nearest))
   goals = {k: '>= 4/6 (most classes), every seed' for k in figures if k.endswith('classes_recognised')}
   overrides = ' '.join(a for a in sys.argv[1:] if a.startswith('--config'))
-  table.report(figures, f'{overrides or "configs/demo.py"} T={_TEMPERATURE.value}', goals, _JSON.value)
+  guided = f' guidance={_GUIDANCE.value}' if _GUIDANCE.value != 1 else ''
+  table.report(figures, f'{overrides or "configs/demo.py"} T={_TEMPERATURE.value}{guided}', goals,
+               _JSON.value)
 
 
 if __name__ == '__main__':

@@ -112,6 +112,9 @@ def get_config():
   c.generate.temperature = 1.0  # 0 = argmax.
   c.generate.top_k = 0  # Sample among the k likeliest classes; 0 = all.
   c.generate.top_p = 1.0  # Nucleus: the likeliest classes holding this much probability; 1 = all.
+  # Classifier-free guidance weight against the null class (needs model.gc_null_class and
+  # train.class_dropout > 0 in training); 1 = off, > 1 = more like the class, 2x the compute.
+  c.generate.guidance = 1.0
   c.generate.class_ids = ()  # Conditioned models: the classes to generate, -1 = the null class; () = all (+ null).
   c.generate.primes = ()  # Wav files; each class is generated once from each prime (and () = silence).
   c.generate.unprimed_too = False  # With primes: each class also once from silence.

@@ -184,11 +184,12 @@ def nearest_class(wavs, centroids, sample_rate):
 
 
 def generated_nearest_classes(workdir, centroids, sample_rate, streams, num_samples, temperature,
-                              settle=0):
+                              settle=0, guidance=1.0):
   """-> (class names, [K, streams]): the nearest class of each stream a trained run generates.
 
   Every class of the run's latest checkpoint gets `streams` streams (keys 0..streams-1)
   from silence; the first `settle` samples, grown out of the silence, are not judged.
+  guidance != 1: classifier-free guidance against the run's null class (generate.guide).
   """
   import jax  # the corpus itself needs none of the model's machinery
   import jax.numpy as jnp
@@ -197,7 +198,9 @@ def generated_nearest_classes(workdir, centroids, sample_rate, streams, num_samp
   names = meta['class_names']
   ids = jnp.repeat(jnp.arange(len(names), dtype=jnp.int32), streams)
   keys = jnp.stack([jax.random.key(s) for _ in names for s in range(streams)])
-  classes = generate.generate(model, params, keys, num_samples, ids, temperature)
+  null = generate_files.check_guidance(guidance, meta)
+  classes = generate.generate(model, params, keys, num_samples, ids, temperature, guidance=guidance,
+                              null_id=null)
   wavs = audio.mu_law_decode(np.asarray(classes), model.quantization_channels, meta['model']['mu_law'])
   return names, nearest_class(wavs[:, settle:], centroids, sample_rate).reshape(len(names), streams)
 

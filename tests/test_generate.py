@@ -121,6 +121,30 @@ def test_streams_split_over_cores_draw_what_one_scan_draws(monkeypatch):
       np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
+def test_guided_generation_follows_class_and_null_logits_of_the_forward_pass(monkeypatch):
+  """Classifier-free guidance: at temperature 0 each sample is the argmax of
+  null + w·(class - null), both logits from the full forward pass over the generated audio
+  (the prime, then every sample fed back), combined in float64; split over cores alike."""
+  m, params, x, _, _ = _small()  # gc_cardinality 3: class 2 serves as the null class
+  keys = jax.random.split(jax.random.key(6), 4)
+  gc, w, n, p = jnp.array([0, 1, 0, 1]), 2.5, 40, 6
+  out = np.asarray(generate.generate(m, params, keys, n, gc, 0.0, prime_inputs=x[:2, :p].repeat(2, 0),
+                                     guidance=w, null_id=2))
+  inputs = jnp.concatenate([x[:2, :p].repeat(2, 0), jnp.asarray(out[:, :-1])], axis=1)  # [4, p + n - 1]
+  cond = np.asarray(tiny.apply(m, params, inputs, gc), np.float64)[:, p - 1:]
+  null = np.asarray(tiny.apply(m, params, inputs, jnp.full(4, 2)), np.float64)[:, p - 1:]
+  np.testing.assert_array_equal(out, np.argmax(null + w * (cond - null), -1))
+  assert not np.array_equal(out, np.argmax(cond, -1))  # guidance changed what was drawn
+  sampled = generate.generate(m, params, keys, n, gc, 0.8, guidance=w, null_id=2)
+  monkeypatch.setattr(generate, 'stream_groups', lambda b: 2)
+  np.testing.assert_array_equal(np.asarray(generate.generate(m, params, keys, n, gc, 0.8, guidance=w, null_id=2)),
+                                np.asarray(sampled))
+  with pytest.raises(ValueError, match='needs class ids and a null class'):
+    generate.generate(m, params, keys, n, gc, guidance=w)
+  with pytest.raises(ValueError, match='guidance=-1.0'):
+    generate.generate(m, params, keys, n, gc, guidance=-1.0, null_id=2)
+
+
 @pytest.mark.parametrize('seed', [1, 4])
 def test_prefill_then_step_equals_stepping_through_the_prime(seed):
   cfg = random_config(seed)

@@ -210,6 +210,7 @@ def test_two_processes_train_identical_params(tmp_path):
     ('data.augment.snr_db', (30.0, 10.0), 'data.augment.snr_db'),
     ('data.exclude', ('nope',), 'data.exclude'),
     ('train.class_dropout', 0.5, 'model.gc_null_class=True'),
+    ('generate.guidance', 2.0, 'needs a null class'),
     ('data.source', '/nonexistent/audio', '/nonexistent/audio'),
 ])
 def test_bad_config_fails_in_one_line_before_writing(demo_dir, tmp_path, key, value, needle):
@@ -268,6 +269,8 @@ def trained_workdir(demo_dir, tmp_path_factory):
     ('top_p', 0.0, 'generate.top_p'),
     ('class_ids', (99,), 'generate.class_ids'),
     ('class_ids', (-1,), 'it has no null class'),
+    ('guidance', -0.5, 'generate.guidance'),
+    ('guidance', 2.0, 'no null class to guide against'),
     ('primes', ('/nonexistent/prime.wav',), '/nonexistent/prime.wav'),
 ])
 def test_generate_rejects_bad_options_before_compiling(demo_dir, trained_workdir, key, value, needle):
@@ -317,6 +320,10 @@ def test_null_class_trains_and_generates_unconditioned(demo_dir, tmp_path):
   c.generate.num_samples = 20
   paths = generate_files.generate_files(c, workdir)
   assert [os.path.basename(p) for p in paths] == ['unconditioned_seed0.wav', 'chirp_seed0.wav']
+  c.generate.guidance = 3.0  # classifier-free guidance against the null row
+  c.generate.out_dir = str(tmp_path / 'guided')
+  guided = generate_files.generate_files(c, workdir)
+  assert [os.path.basename(p) for p in guided] == ['unconditioned_seed0.wav', 'chirp_seed0.wav']
 
 
 def test_gtzan_config_trains_on_a_raw_tree_and_without_one_says_where(tmp_path):

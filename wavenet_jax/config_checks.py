@@ -40,6 +40,12 @@ def check_config(config) -> None:
   if (t.class_dropout > 0 or m.gc_null_class) and m.gc_cardinality == 0:
     raise ConfigError('model.gc_null_class / train.class_dropout: need a conditioned model '
                       '(model.gc_cardinality != 0)')
+  guidance = config.get('generate', {}).get('guidance', 1.0)
+  if guidance < 0:
+    raise ConfigError(f'generate.guidance={guidance!r}: must be >= 0 (1 = off)')
+  if guidance != 1 and not m.gc_null_class:
+    raise ConfigError(f'generate.guidance={guidance!r}: guidance needs a null class to guide against '
+                      '(model.gc_null_class=True, trained with train.class_dropout > 0), or set 1')
   if t.class_dropout > 0 and not m.gc_null_class:
     raise ConfigError(f'train.class_dropout={t.class_dropout}: set model.gc_null_class=True to give '
                       f'dropped classes their own embedding row')

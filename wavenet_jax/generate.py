@@ -93,12 +93,35 @@ def prime(model: WaveNet, params, inputs, gc_ids=None, lc=None):
   return queues, logits[:, -1]
 
 
+def guide(logits, guidance):
+  """Classifier-free guidance (Ho & Salimans 2022): logits [2B, Q], each stream's class row
+  then its null-class row -> [B, Q] = null + w·(class - null); w = 1 is the class alone.
+
+  On logits rather than log-probabilities: the two differ by a constant per row, which
+  the softmax drops. w > 1 pushes samples towards what tells the class apart from audio
+  in general, for a model trained with class dropout (train.class_dropout).
+  """
+  if guidance == 1:
+    return logits
+  pairs = logits.reshape(-1, 2, logits.shape[-1])  # [B, 2, Q]
+  return pairs[:, 1] + guidance * (pairs[:, 0] - pairs[:, 1])
+
+
+def guided_rows(a, null_id=None):
+  """[B, ...] -> [2B, ...]: each stream's row twice, side by side; with null_id (class ids
+  [B]), the second of each pair is the null class."""
+  rows = jnp.repeat(a, 2, axis=0)
+  return rows if null_id is None else rows.at[1::2].set(null_id)
+
+
 def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, gc_ids=None,
-                  temperature=1.0, mu_law='ibab', top_k=0, top_p=1.0, lc=None):
+                  temperature=1.0, mu_law='ibab', top_k=0, top_p=1.0, lc=None, guidance=1.0):
   """Samples `num_samples` classes per stream from `carry` -> (carry, classes [B, N]).
 
   lc [B, N, Lc]: local conditioning of the inputs these samples become (sample i is fed
   back with lc[:, i], as the forward pass pairs inputs and lc); None for models without.
+  guidance != 1: classifier-free guidance (`guide`); the carry, gc_ids and lc then hold
+  two rows per stream, its class's and the null class's (`guided_rows`).
   Stream b's draw for sample number t (counted from the end of the prime) uses the
   uniform of fold_in(keys[b], t): a stream does not depend on the streams beside it, and chunked
   generation (start = samples so far) draws exactly what one long scan would.
@@ -110,16 +133,17 @@ def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, 
   staged = isinstance(jnp.zeros(()), jax.core.Tracer)
   args = (temperature, mu_law, top_k, top_p)
   if staged or not scan_compiler_options():
-    return _scan(model, params, carry, keys, start, num_samples, gc_ids, *args, lc)
+    return _scan(model, params, carry, keys, start, num_samples, gc_ids, *args, lc, guidance)
   groups = stream_groups(keys.shape[0])  # equal groups of streams, scanned on a thread per core
   if groups == 1:
-    return _scan_cpu(model, params, carry, keys, start, num_samples, gc_ids, *args, lc)
-  per = keys.shape[0] // groups
-  part = lambda tree, g: jax.tree.map(lambda a: a[g * per:(g + 1) * per] if jnp.ndim(a) else a, tree)
+    return _scan_cpu(model, params, carry, keys, start, num_samples, gc_ids, *args, lc, guidance)
+  # Rows [B] or, guided, [2B] with a stream's two side by side: a group takes 1/groups of each.
+  part = lambda tree, g: jax.tree.map(
+      lambda a: a[g * (a.shape[0] // groups):(g + 1) * (a.shape[0] // groups)] if jnp.ndim(a) else a, tree)
 
   def run(g):
     out = _scan_cpu(model, params, part(carry, g), part(keys, g), start, num_samples,
-                    part(gc_ids, g), *args, part(lc, g))
+                    part(gc_ids, g), *args, part(lc, g), guidance)
     return jax.block_until_ready(out)
 
   with concurrent.futures.ThreadPoolExecutor(min(groups, _cores())) as pool:
@@ -128,7 +152,7 @@ def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, 
 
 
 def _scan_samples(model: WaveNet, params, carry, keys, start, num_samples: int, gc_ids, temperature,
-                  mu_law, top_k, top_p, lc):
+                  mu_law, top_k, top_p, lc, guidance=1.0):
   gc = None if gc_ids is None else model.apply(params, gc_ids, method=WaveNet.global_condition)
   steps = start + jnp.arange(num_samples)
   draw = lambda k: jax.vmap(lambda t: jax.random.uniform(jax.random.fold_in(k, t)))(steps)
@@ -137,8 +161,9 @@ def _scan_samples(model: WaveNet, params, carry, keys, start, num_samples: int, 
   def body(carry, xs):
     u_t, lc_t = xs
     queues, logits = carry
-    classes = sample(u_t, logits, temperature, top_k, top_p)
-    logits, queues = model.apply(params, queues, class_to_input(model, classes, mu_law), gc, lc_t,
+    classes = sample(u_t, guide(logits, guidance), temperature, top_k, top_p)
+    fed = classes if guidance == 1 else jnp.repeat(classes, 2)  # both rows of a guided stream
+    logits, queues = model.apply(params, queues, class_to_input(model, fed, mu_law), gc, lc_t,
                                  method=WaveNet.step)
     return (queues, logits), classes
 
@@ -147,7 +172,7 @@ def _scan_samples(model: WaveNet, params, carry, keys, start, num_samples: int, 
   return carry, classes.T
 
 
-_STATIC = ('model', 'num_samples', 'temperature', 'mu_law', 'top_k', 'top_p')
+_STATIC = ('model', 'num_samples', 'temperature', 'mu_law', 'top_k', 'top_p', 'guidance')
 _scan = jax.jit(_scan_samples, static_argnames=_STATIC)
 # XLA:CPU splits every dot over the intra-op threads; the scan's dots are small ([B, 64] @
 # [64, 64] per layer), and waking the second thread for each costs more than it saves. With
@@ -190,32 +215,44 @@ def scan_compiler_options():
 
 
 def generate(model: WaveNet, params, keys, num_samples: int, gc_ids=None, temperature=1.0,
-             mu_law='ibab', prime_inputs=None, top_k=0, top_p=1.0, lc=None):
+             mu_law='ibab', prime_inputs=None, top_k=0, top_p=1.0, lc=None, guidance=1.0,
+             null_id=None):
   """B streams of `num_samples` mu-law classes after a prime, [B, num_samples]; keys [B].
 
   prime_inputs: [B, P] network inputs (default: one sample of silence per stream).
   lc: [B, P + num_samples - 1, Lc], the local conditioning of every input (prime, then
   each generated sample but the last, which is never fed back).
+  guidance: classifier-free guidance weight (`guide`; 1 = off), against the class null_id.
   """
   chunks = generate_chunks(model, params, keys, num_samples, num_samples, gc_ids, temperature, mu_law,
-                           prime_inputs, top_k, top_p, lc)
+                           prime_inputs, top_k, top_p, lc, guidance, null_id)
   return next(chunks)
 
 
 def generate_chunks(model: WaveNet, params, keys, num_samples: int, chunk_size: int, gc_ids=None,
-                    temperature=1.0, mu_law='ibab', prime_inputs=None, top_k=0, top_p=1.0, lc=None):
+                    temperature=1.0, mu_law='ibab', prime_inputs=None, top_k=0, top_p=1.0, lc=None,
+                    guidance=1.0, null_id=None):
   """Yields [B, ≤chunk_size] class chunks; memory does not grow with num_samples.
 
   lc as in `generate`; it may be a host (numpy) array: only one chunk of it is on the
-  device at a time.
+  device at a time. guidance != 1 runs two rows per stream (its class, null_id) and costs
+  twice the compute.
   """
+  if guidance < 0:
+    raise ValueError(f'guidance={guidance!r}: must be >= 0 (1 = off)')
+  if guidance != 1 and (gc_ids is None or null_id is None):
+    raise ValueError(f'guidance={guidance!r} needs class ids and a null class to guide against '
+                     '(a model trained with model.gc_null_class and train.class_dropout > 0)')
   if prime_inputs is None:
     prime_inputs = silence(model, keys.shape[0], mu_law)
   p = prime_inputs.shape[1]
   if lc is not None and lc.shape[1] < p + num_samples - 1:
     raise ValueError(f'lc covers {lc.shape[1]} inputs; a prime of {p} and {num_samples} samples '
                      f'need {p + num_samples - 1}')
-  lc_of = lambda a, b: None if lc is None else jnp.asarray(lc[:, a:b])
+  rows = (lambda a: a) if guidance == 1 else guided_rows
+  lc_of = lambda a, b: None if lc is None else rows(jnp.asarray(lc[:, a:b]))
+  if guidance != 1:
+    gc_ids, prime_inputs = guided_rows(gc_ids, null_id), guided_rows(prime_inputs)
   carry = prime(model, params, prime_inputs, gc_ids, lc_of(0, p))
   done = 0
   while done < num_samples:
@@ -226,7 +263,7 @@ def generate_chunks(model: WaveNet, params, keys, num_samples: int, chunk_size: 
     if chunk_lc is not None and chunk_lc.shape[1] < n:
       chunk_lc = jnp.concatenate([chunk_lc, jnp.repeat(chunk_lc[:, -1:], n - chunk_lc.shape[1], 1)], 1)
     carry, classes = continue_from(model, params, carry, keys, done, n, gc_ids, temperature, mu_law,
-                                   top_k, top_p, chunk_lc)
+                                   top_k, top_p, chunk_lc, guidance)
     done += n
     yield classes
 

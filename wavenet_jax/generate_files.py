@@ -43,9 +43,23 @@ def check_sampling(g, counts) -> None:
     raise config_checks.ConfigError(f'generate.top_k={g.top_k!r}: must be an integer >= 0 (0 = off)')
   if not 0 < g.top_p <= 1:
     raise config_checks.ConfigError(f'generate.top_p={g.top_p!r}: must be in (0, 1] (1 = off)')
+  if g.get('guidance', 1.0) < 0:
+    raise config_checks.ConfigError(f'generate.guidance={g.guidance!r}: must be >= 0 (1 = off)')
   for key in counts:
     if not isinstance(g[key], int) or isinstance(g[key], bool) or g[key] < 1:
       raise config_checks.ConfigError(f'generate.{key}={g[key]!r}: must be an integer >= 1')
+
+
+def check_guidance(guidance, meta):
+  """-> the null class id to guide against (None when guidance is off); a clear error when
+  the checkpoint's model has none."""
+  if guidance == 1:
+    return None
+  if meta.get('null_class_id') is None:
+    raise config_checks.ConfigError(
+        f'generate.guidance={guidance!r}: this model has no null class to guide against '
+        '(train it with model.gc_null_class=True and train.class_dropout > 0), or set 1')
+  return meta['null_class_id']
 
 
 def load_model(path):
@@ -108,6 +122,7 @@ def generate_files(config, workdir: str):
   workdir = config_checks.check_workdir(workdir)
   model, params, meta = load_model(g.checkpoint or workdir)
   streams = plan_streams(g, model, meta)
+  null = check_guidance(g.guidance, meta)
   mu_law, rate, q = meta['model']['mu_law'], meta['sample_rate'], model.quantization_channels
   out_dir = g.out_dir or os.path.join(workdir, 'generated')
   os.makedirs(out_dir, exist_ok=True)
@@ -125,7 +140,7 @@ def generate_files(config, workdir: str):
     start, done = time.time(), 0
     for chunk in generate.generate_chunks(model, params, keys, g.num_samples, g.chunk_size, gc,
                                           g.temperature, mu_law, _prime_inputs(model, batch, mu_law),
-                                          g.top_k, g.top_p):
+                                          g.top_k, g.top_p, guidance=g.guidance, null_id=null):
       samples = audio.mu_law_decode(np.asarray(chunk), q, mu_law)  # [B, n]
       for f, x in zip(files, samples):
         f.write(x)

@@ -493,8 +493,10 @@ def _write_generations(writer, step, run, params, config):
     ids.append(model.gc_cardinality - 1)
   keys = jnp.stack([jax.random.key(config.generate.seed + i) for i in range(len(ids))])
   gc = jnp.asarray(ids, jnp.int32) if model.gc_cardinality else None
+  null = model.gc_cardinality - 1 if config.model.gc_null_class else None  # check_config: guidance needs it
   classes = generate.generate(model, jax.device_get(params), keys, config.train.generate_num_samples,
-                              gc, config.generate.temperature, kind)
+                              gc, config.generate.temperature, kind, guidance=config.generate.guidance,
+                              null_id=null)
   wavs = audio.mu_law_decode(np.asarray(classes), q, kind)  # [B, T]
   names = [run.class_names[i] if i is not None and i < len(run.class_names) else 'unconditioned'
            for i in ids]
