@@ -3,6 +3,8 @@
 The carry is an explicit pytree of ring buffers (`WaveNet.init_queues`), so each sample
 costs O(layers) and no Python runs per sample. `WaveNet.step` uses the same parameters and
 layer code as the training forward pass; tests/test_generate.py checks that they agree.
+On a CPU, B streams run as equal groups, a thread per core (`stream_groups`); `guide` is
+classifier-free guidance against a null class.
 """
 import concurrent.futures
 import functools
