@@ -164,7 +164,7 @@ def _scan_samples(model: WaveNet, params, carry, keys, start, num_samples: int, 
     u_t, lc_t = xs
     queues, logits = carry
     classes = sample(u_t, guide(logits, guidance), temperature, top_k, top_p)
-    fed = classes if guidance == 1 else jnp.repeat(classes, 2)  # both rows of a guided stream
+    fed = classes if guidance == 1 else guided_rows(classes)  # both rows of a guided stream
     logits, queues = model.apply(params, queues, class_to_input(model, fed, mu_law), gc, lc_t,
                                  method=WaveNet.step)
     return (queues, logits), classes
