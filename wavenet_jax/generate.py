@@ -8,13 +8,12 @@ classifier-free guidance against a null class.
 """
 import concurrent.futures
 import functools
-import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from wavenet_jax import audio
+from wavenet_jax import audio, xla_cpu
 from wavenet_jax.wavenet import WaveNet
 
 
@@ -148,7 +147,7 @@ def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, 
                     part(gc_ids, g), *args, part(lc, g), guidance)
     return jax.block_until_ready(out)
 
-  with concurrent.futures.ThreadPoolExecutor(min(groups, _cores())) as pool:
+  with concurrent.futures.ThreadPoolExecutor(min(groups, xla_cpu.cores())) as pool:
     outs = list(pool.map(run, range(groups)))
   return jax.tree.map(lambda *a: jnp.concatenate(a) if jnp.ndim(a[0]) else a[0], *outs)
 
@@ -204,7 +203,7 @@ def stream_groups(batch_size: int) -> int:
   10,177 (2), 16,369 (4); 8 streams 19,168 (1), 21,588 (2), 17,247 (8); 16 streams 25,182
   (1), 33,849 (2), 14,833 (16); 64 streams 1.38x with 2 groups.
   """
-  cores = _cores()
+  cores = xla_cpu.cores()
   if batch_size <= 2 * cores:
     return batch_size
   return max(g for g in range(1, cores + 1) if batch_size % g == 0)
@@ -269,6 +268,3 @@ def generate_chunks(model: WaveNet, params, keys, num_samples: int, chunk_size: 
     done += n
     yield classes
 
-
-def _cores() -> int:
-  return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1

@@ -11,9 +11,19 @@ reductions) otherwise use 256-bit vectors on AVX-512 CPUs (ibab step 4.8 s -> 4.
 XLA:CPU mallocs each execution's temporaries (5 GB for the ibab-default train step) and
 frees them at the end. glibc serves blocks that large with a fresh mmap (or, from a
 thread's own arena, always with mmap), so every step page-faulted and zeroed all 5 GB
-again: a third of the step was kernel time. Keeping every thread on the main heap, never
-mmapping and never trimming it lets the next step reuse the same pages (ibab step 6.8 s ->
-5.0 s). Memory only changes hands inside the process; numerics are untouched.
+again: a third of the step was kernel time. Never mmapping and never trimming lets the
+next step reuse the same pages (ibab step 6.8 s -> 5.0 s); a block too big for a thread's
+arena then comes from the main (brk) heap. Memory only changes hands inside the process;
+numerics are untouched.
+
+How many arenas: glibc's default (8 per core) gives every thread its own, and the train
+step got slower (2-core Zen 4: 6.5-7.8 s -> 8.1-10.7 s, even with the heaps padded). One
+arena for every thread made batched generation queue on its lock: each Eigen dot in the
+sampling scan mallocs its packing buffers, and the stream groups' threads and Eigen's pool
+all took the one lock for them, hundreds of times a sample. One arena per core plus the
+main heap serves both (2-core Zen 4, alternating runs: train step 6.83/6.88 s -> 6.37/6.43
+s; 16 streams 30,000-32,000 -> 39,000-47,000 samples/s, 64 streams 23,700-33,800 ->
+31,400-43,200; 1-4 streams unchanged).
 """
 import ctypes
 import os
@@ -34,9 +44,14 @@ def _keep_heap() -> None:
     libc = ctypes.CDLL('libc.so.6')
   except OSError:
     return
-  libc.mallopt(_M_ARENA_MAX, 1)        # before XLA's threads exist: one arena, the brk heap.
-  libc.mallopt(_M_MMAP_MAX, 0)         # big blocks come from that heap too ...
-  libc.mallopt(_M_TRIM_THRESHOLD, -1)  # ... and stay mapped once freed (-1: never trim).
+  libc.mallopt(_M_ARENA_MAX, cores() + 1)  # before XLA's threads exist (see above).
+  libc.mallopt(_M_MMAP_MAX, 0)             # big blocks come from the brk heap ...
+  libc.mallopt(_M_TRIM_THRESHOLD, -1)      # ... and stay mapped once freed (-1: never trim).
+
+
+def cores() -> int:
+  """The cores this process may run on."""
+  return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
 
 
 def configure() -> None:
