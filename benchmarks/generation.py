@@ -8,7 +8,7 @@ were set on a 2-core AVX-512 CPU; the table also gives this machine's ceilings
 (benchmarks/machine.py): one stream reads every weight once per sample, so it cannot beat
 the one-row matmul bandwidth / weight bytes (the roofline); B streams together cannot beat
 the matmul rate / FLOPs per sample. The 64 streams run as generate.continue_from runs them
-on a CPU: one group of streams per core, each on a thread of its own (generate.stream_groups).
+on a CPU: groups of 16 streams, two threads per core (generate.stream_groups).
 """
 import argparse
 import os

@@ -3,7 +3,7 @@
 The carry is an explicit pytree of ring buffers (`WaveNet.init_queues`), so each sample
 costs O(layers) and no Python runs per sample. `WaveNet.step` uses the same parameters and
 layer code as the training forward pass; tests/test_generate.py checks that they agree.
-On a CPU, B streams run as equal groups, a thread per core (`stream_groups`); `guide` is
+On a CPU, B streams run as equal groups, each on a thread (`stream_groups`); `guide` is
 classifier-free guidance against a null class.
 """
 import concurrent.futures
@@ -147,7 +147,7 @@ def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, 
                     part(gc_ids, g), *args, part(lc, g), guidance)
     return jax.block_until_ready(out)
 
-  with concurrent.futures.ThreadPoolExecutor(min(groups, xla_cpu.cores())) as pool:
+  with concurrent.futures.ThreadPoolExecutor(group_threads(groups)) as pool:
     outs = list(pool.map(run, range(groups)))
   return jax.tree.map(lambda *a: jnp.concatenate(a) if jnp.ndim(a[0]) else a[0], *outs)
 
@@ -180,6 +180,8 @@ _scan = jax.jit(_scan_samples, static_argnames=_STATIC)
 # single-threaded dots ibab's model generates 16 streams 1.6x and 64 streams 1.14-1.18x
 # faster on 2 cores (Zen 5, in-process alternating A/B), one stream and 1,024 as fast, and
 # draws the same classes. Training and prefill keep the threads: their dots are large.
+# (jaxlib 0.10 still runs the scan's large dots, skips and head, on Eigen's pool, with or
+# without the option: see stream_groups.)
 # One stream's dots are [1, K] @ [K, F]: XLA's gemv-rewriter turns each into a [K, 1]
 # column matmul, and the reshapes into that column stay behind as copy kernels (100 of
 # 323 per sample in ibab's model). Without the pass XLA emits each gemv fused with its
@@ -192,21 +194,33 @@ _scan_cpu = jax.jit(_scan_samples, static_argnames=_STATIC, compiler_options=CPU
 
 def stream_groups(batch_size: int) -> int:
   """How many equal groups of streams `continue_from` runs on the CPU, each group's scan on
-  one of a thread per core this process may use.
+  a thread of its own (`group_threads` of them at a time).
 
-  The CPU scan runs its single-threaded dots on the thread that calls it, so one call
-  keeps one core busy. Up to two streams per core, each stream is a group of its own: one
-  stream's dots are XLA's own gemv kernels, while 2-8 streams' go to Eigen calls that cost
-  more per stream than one stream's whole step. Beyond that, one group per core, where B
-  divides evenly (equal groups compile once; an odd B runs as one group). ibab's model on
-  2 cores, samples/s by groups (in-process, the same classes drawn): 4 streams 12,254 (1),
-  10,177 (2), 16,369 (4); 8 streams 19,168 (1), 21,588 (2), 17,247 (8); 16 streams 25,182
-  (1), 33,849 (2), 14,833 (16); 64 streams 1.38x with 2 groups.
+  One scan keeps about one core busy: XLA runs its small dots on the calling thread, and
+  while its large ones (skips, head) run on Eigen's pool the caller waits, so two threads
+  per core keep the cores busy. Up to two streams per core, each stream is a group of its
+  own: one stream's dots are XLA's own gemv kernels, while 2-8 streams' go to Eigen calls
+  that cost more per stream than one stream's whole step. From 16 streams per core on,
+  groups of 16 streams, which beat larger ones. Between, one group per core. Only where B
+  divides evenly (equal groups compile once; else fewer groups, an odd B one). ibab's
+  model on 2 cores, samples/s by groups (in-process alternating, the same classes drawn):
+  4 streams 12,254 (1), 10,177 (2), 16,369 (4); 8 streams 19,168 (1), 21,588 (2), 17,247
+  (8); 16 streams 35,648 (2), 25,112 (4); 32 streams 44,510 (2), 40,348 (4); 64 streams
+  28,332-37,925 (2), 39,767-47,897 (4); 128 streams 41,545 (4), 47,874 (8); 256 streams
+  35,754 (4), 40,546 (16); four threads from 64 streams on. (4 and 8 streams: measured
+  before xla_cpu gave glibc an arena per core.)
   """
   cores = xla_cpu.cores()
   if batch_size <= 2 * cores:
     return batch_size
+  if batch_size >= 16 * cores and batch_size % 16 == 0:
+    return batch_size // 16
   return max(g for g in range(1, cores + 1) if batch_size % g == 0)
+
+
+def group_threads(groups: int) -> int:
+  """Threads `continue_from` scans its groups on: up to two per core (see stream_groups)."""
+  return min(groups, 2 * xla_cpu.cores())
 
 
 def scan_compiler_options():
