@@ -6,9 +6,10 @@ For each model:
   encode_audio_seconds_per_s   seconds of 16 kHz audio the encoder turns into embeddings per
                                wall second (one jitted encode of a [1, S·16000] clip, rounded up
                                to a multiple of the hop)
-  synth_samples_per_s_1stream  fast generation (generate.continue_from, one lax.scan) from a
-  synth_samples_per_s_Bstreams random embedding upsampled to the sample rate, conditioning fed
-                               inside the scan; total samples/s over all B streams
+  synth_samples_per_s_1stream  fast generation (generate.continue_from, as embeddings.synthesize
+  synth_samples_per_s_Bstreams runs it: on a CPU, B streams as groups on threads of their own)
+                               from a random embedding upsampled to the sample rate,
+                               conditioning fed inside the scan; total samples/s over all B streams
   *_compile_s                  XLA compile time of each timed function, not in the rates
   peak_rss_mb                  the process's peak RSS once that model is done (tiny runs first,
                                so full's figure is the whole run's peak)
@@ -42,11 +43,11 @@ CONFIGS = {'full': nsynth.h512_bo16_config, 'tiny': nsynth.tiny_config}
 DEFAULT_SAMPLES = {'full': 4000, 'tiny': 64000}
 
 
-def compiled(fn, *args, compiler_options=None):
+def compiled(fn, *args):
   """(executable, compile seconds). Ahead-of-time, so the timed call is pure run time and the
   compiling call does not also run a whole synthesis (minutes for the full model on a CPU)."""
   start = time.perf_counter()
-  exe = jax.jit(fn, compiler_options=compiler_options).lower(*args).compile()
+  exe = jax.jit(fn).lower(*args).compile()
   return exe, time.perf_counter() - start
 
 
@@ -76,13 +77,16 @@ def synth_rate(model, params, streams, samples):
   # embedding of sample 0, is the prime; sample i is then fed back with the embedding of i + 1.
   carry = generate.prime(decoder, dparams, jnp.zeros((streams, 1)), None, lc[:, :1])
   keys = jax.random.split(jax.random.key(0), streams)
-  run = lambda p, c, k, l: generate.continue_from(decoder, p, c, k, 0, samples, None, 1.0,
-                                                  'nsynth', lc=l)
   lc_fed = lc[:, 1:samples + 1]  # [B, samples, E]
-  # The options generate.continue_from compiles its scan with when it is called at top level.
-  exe, compile_s = compiled(run, dparams, carry, keys, lc_fed,
-                            compiler_options=generate.scan_compiler_options())
-  return compile_s, streams * samples / timed(exe, dparams, carry, keys, lc_fed)
+  # As embeddings.synthesize runs it: at top level, so on a CPU the streams run as groups
+  # on threads of their own (generate.stream_groups); compiled ahead, so the timing is run time.
+  args = (decoder, dparams, carry, keys, 0, samples, None, 1.0, 'nsynth')
+  start = time.perf_counter()
+  generate.compile_continue_from(*args, lc=lc_fed)
+  compile_s = time.perf_counter() - start
+  start = time.perf_counter()
+  jax.block_until_ready(generate.continue_from(*args, lc=lc_fed))
+  return compile_s, streams * samples / (time.perf_counter() - start)
 
 
 def measure(name, args):

@@ -127,29 +127,47 @@ def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, 
   uniform of fold_in(keys[b], t): a stream does not depend on the streams beside it, and chunked
   generation (start = samples so far) draws exactly what one long scan would.
   """
-  # jax takes compiler options on a top-level jit only; traced inside a caller's jit (or
-  # scan), the sampling scan is staged into the caller's program and compiled with its
-  # options (pass it scan_compiler_options() for the single-threaded dots, as nsynth's
-  # benchmark does).
-  staged = isinstance(jnp.zeros(()), jax.core.Tracer)
+  scan, groups = _plan(keys)
   args = (temperature, mu_law, top_k, top_p)
-  if staged or not scan_compiler_options():
-    return _scan(model, params, carry, keys, start, num_samples, gc_ids, *args, lc, guidance)
-  groups = stream_groups(keys.shape[0])  # equal groups of streams, scanned on a thread per core
   if groups == 1:
-    return _scan_cpu(model, params, carry, keys, start, num_samples, gc_ids, *args, lc, guidance)
-  # Rows [B] or, guided, [2B] with a stream's two side by side: a group takes 1/groups of each.
-  part = lambda tree, g: jax.tree.map(
-      lambda a: a[g * (a.shape[0] // groups):(g + 1) * (a.shape[0] // groups)] if jnp.ndim(a) else a, tree)
+    return scan(model, params, carry, keys, start, num_samples, gc_ids, *args, lc, guidance)
 
   def run(g):
-    out = _scan_cpu(model, params, part(carry, g), part(keys, g), start, num_samples,
-                    part(gc_ids, g), *args, part(lc, g), guidance)
+    out = scan(model, params, *_group(g, groups, carry, keys), start, num_samples,
+               *_group(g, groups, gc_ids), *args, *_group(g, groups, lc), guidance)
     return jax.block_until_ready(out)
 
   with concurrent.futures.ThreadPoolExecutor(group_threads(groups)) as pool:
     outs = list(pool.map(run, range(groups)))
   return jax.tree.map(lambda *a: jnp.concatenate(a) if jnp.ndim(a[0]) else a[0], *outs)
+
+
+def compile_continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, gc_ids=None,
+                          temperature=1.0, mu_law='ibab', top_k=0, top_p=1.0, lc=None, guidance=1.0):
+  """Compiles what `continue_from` with these arguments runs, without running it: a
+  benchmark's timed call is then pure run time."""
+  scan, groups = _plan(keys)
+  scan.lower(model, params, *_group(0, groups, carry, keys), start, num_samples,
+             *_group(0, groups, gc_ids), temperature, mu_law, top_k, top_p,
+             *_group(0, groups, lc), guidance).compile()
+
+
+def _plan(keys):
+  """(the sampling scan, how many groups of streams it runs as) for B = len(keys) streams."""
+  # jax takes compiler options on a top-level jit only; traced inside a caller's jit (or
+  # scan), the sampling scan is staged into the caller's program and compiled with its
+  # options (pass it scan_compiler_options() for the single-threaded dots).
+  staged = isinstance(jnp.zeros(()), jax.core.Tracer)
+  if staged or not scan_compiler_options():
+    return _scan, 1
+  return _scan_cpu, stream_groups(keys.shape[0])  # equal groups of streams, a thread each
+
+
+def _group(g, groups, *trees):
+  """Group g of `groups` of each tree's rows: [B] or, guided, [2B] with a stream's two side
+  by side, so a group takes 1/groups of each."""
+  cut = lambda a: a[g * (a.shape[0] // groups):(g + 1) * (a.shape[0] // groups)] if jnp.ndim(a) else a
+  return tuple(jax.tree.map(cut, tree) for tree in trees)
 
 
 def _scan_samples(model: WaveNet, params, carry, keys, start, num_samples: int, gc_ids, temperature,
