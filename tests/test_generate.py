@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests import tiny
-from wavenet_jax import audio, generate
+from wavenet_jax import audio, generate, xla_cpu
 from wavenet_jax.wavenet import WaveNet
 
 
@@ -106,16 +106,19 @@ def test_single_threaded_cpu_scan_draws_what_the_threaded_one_draws():
 
 
 def test_streams_split_over_cores_draw_what_one_scan_draws(monkeypatch):
-  """On the CPU continue_from runs equal groups of streams on threads of their own; the
-  classes and the carry (queues, next logits) must be one scan's, with gc and lc split too."""
+  """On the CPU continue_from runs equal groups of streams on threads of their own (B padded
+  to a multiple of them with copies of a stream); the classes and the carry (queues, next
+  logits) must be one scan's, with gc and lc split too."""
   cfg = dict(filter_width=3, dilations=(1, 2, 4), residual_channels=6, dilation_channels=5,
              skip_channels=8, quantization_channels=16, gc_cardinality=3, gc_channels=4, lc_channels=2)
   m, params, x, gc, lc = _model(cfg, 2, batch=6, t=40)
   keys = jax.random.split(jax.random.key(4), 6)
   carry = generate.prime(m, params, x[:, :10], gc, lc[:, :10])
   one = generate._scan_cpu(m, params, carry, keys, 3, 30, gc, 0.9, 'ibab', 0, 1.0, lc[:, 10:])
-  assert all(b % generate.stream_groups(b) == 0 for b in range(1, 70))  # equal groups
-  for groups in (2, 3):
+  cores = xla_cpu.cores()
+  for b in range(1, 70):  # at most cores - 1 copies pad the groups
+    assert 1 <= generate.stream_groups(b) <= b and -b % generate.stream_groups(b) < cores, b
+  for groups in (2, 3, 4):  # 4: two copies pad 6 streams to 4 groups of 2
     monkeypatch.setattr(generate, 'stream_groups', lambda b, g=groups: g)
     split = generate.continue_from(m, params, carry, keys, 3, 30, gc, 0.9, lc=lc[:, 10:])
     np.testing.assert_array_equal(np.asarray(split[1]), np.asarray(one[1]))
@@ -138,9 +141,10 @@ def test_guided_generation_follows_class_and_null_logits_of_the_forward_pass(mon
   np.testing.assert_array_equal(out, np.argmax(null + w * (cond - null), -1))
   assert not np.array_equal(out, np.argmax(cond, -1))  # guidance changed what was drawn
   sampled = generate.generate(m, params, keys, n, gc, 0.8, guidance=w, null_id=2)
-  monkeypatch.setattr(generate, 'stream_groups', lambda b: 2)
-  np.testing.assert_array_equal(np.asarray(generate.generate(m, params, keys, n, gc, 0.8, guidance=w, null_id=2)),
-                                np.asarray(sampled))
+  for groups in (2, 3):  # 3: 4 streams (8 rows) padded to 6 (12)
+    monkeypatch.setattr(generate, 'stream_groups', lambda b, g=groups: g)
+    np.testing.assert_array_equal(np.asarray(generate.generate(m, params, keys, n, gc, 0.8, guidance=w, null_id=2)),
+                                  np.asarray(sampled))
   with pytest.raises(ValueError, match='needs class ids and a null class'):
     generate.generate(m, params, keys, n, gc, guidance=w)
   with pytest.raises(ValueError, match='guidance=-1.0'):
@@ -286,3 +290,9 @@ def test_compile_continue_from_compiles_what_continue_from_runs(monkeypatch, cap
     assert compiles() == 1
     generate.continue_from(m, params, carry, keys, 0, 17, gc4, 0.7)
     assert compiles() == 1
+    keys5, gc5 = jax.random.split(jax.random.key(9), 5), jnp.array([0, 1, 2, 0, 1])
+    carry5 = generate.prime(m, params, jnp.resize(x[:, :5], (5, 5)), gc5)
+    generate.compile_continue_from(m, params, carry5, keys5, 0, 17, gc5, 0.7)  # 5 padded to 2 x 3
+    assert compiles() == 2
+    generate.continue_from(m, params, carry5, keys5, 0, 17, gc5, 0.7)
+    assert compiles() == 2
