@@ -89,8 +89,8 @@ def main():
       f'batch{args.batch}_fraction_of_ceiling': round(batched / ceiling, 3),
   }
   goals = {'single_stream_samples_per_s': '>= 16,000 (the 2-core AVX-512 CPU)',
-           f'batch{args.batch}_samples_per_s': '>= 60,000 (same)',
-           f'batch{args.batch}_fraction_of_ceiling': '>= 0.86 (60,000 of ~70,000 there)'}
+           'batch64_samples_per_s': '>= 60,000 (same)',
+           'batch64_fraction_of_ceiling': '>= 0.86 (60,000 of ~70,000 there)'}  # 64 streams' goal only
   cfg = f'ibab default, f32, {jax.device_count()}x {jax.devices()[0].platform}'
   table.report(figures, cfg, goals, args.json)
 
