@@ -6,7 +6,9 @@ Prints a table (what, config, value, goal). Reference points on a 2-core CPU of 
 development machine's kind: ibab's queue generator ≈ 530 samples/s, r9y9 ≈ 300. The goals
 were set on a 2-core AVX-512 CPU; the table also gives this machine's ceilings
 (benchmarks/machine.py): one stream reads every weight once per sample, so it cannot beat
-the one-row matmul bandwidth / weight bytes (the roofline); B streams together cannot beat
+the one-row matmul bandwidth / weight bytes (the roofline), nor the head's three matmuls
+alone, run back to back on one core as the step runs them (the head floor: different
+matrices in a row stream slower than the roofline's); B streams together cannot beat
 the matmul rate / FLOPs per sample. The 64 streams run as generate.continue_from runs them
 on a CPU: groups of 16 streams, two threads per core (generate.stream_groups).
 """
@@ -75,6 +77,8 @@ def main():
   _, batched = timed_generate(model, params, args.batch, max(args.samples // 8, 500))
   naive = naive_samples_per_s(model, params)
   roofline = machine.gemv_gb_per_s() * 1e9 / wavenet_costs.weight_bytes(model)
+  head_floor = 1 / machine.gemv_chain_seconds(wavenet_costs.head_gemv_shapes(model),
+                                              compiler_options=generate.scan_compiler_options())
   ceiling = machine.matmul_gflops() * 1e9 / wavenet_costs.sample_flops(model)
   figures = {
       'single_stream_samples_per_s': round(single),
@@ -85,6 +89,7 @@ def main():
       'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
       'single_stream_roofline_samples_per_s': round(roofline),
       'single_stream_fraction_of_roofline': round(single / roofline, 3),
+      'single_stream_head_floor_samples_per_s': round(head_floor),
       'matmul_ceiling_samples_per_s': round(ceiling),
       f'batch{args.batch}_fraction_of_ceiling': round(batched / ceiling, 3),
   }

@@ -26,3 +26,9 @@ def sample_flops(model) -> int:
 def weight_bytes(model) -> int:
   """float32 bytes of the matmul weights: what one stream's sample reads from memory."""
   return 4 * (block_flops(model) + head_flops(model)) // 2
+
+
+def head_gemv_shapes(model) -> list:
+  """(K, N) of the head's matmuls, in order: all skips at once, then its two 1x1s."""
+  s = model.skip_channels
+  return [(len(model.dilations) * model.dilation_channels, s), (s, s), (s, model.quantization_channels)]
