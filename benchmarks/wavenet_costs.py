@@ -9,8 +9,7 @@ def block_flops(model) -> int:
 
 def head_flops(model) -> int:
   """Matmul FLOPs per output position: all skips, then the two 1x1s of the head."""
-  s, q = model.skip_channels, model.quantization_channels
-  return 2 * (len(model.dilations) * model.dilation_channels * s + s * s + s * q)
+  return 2 * sum(k * n for k, n in head_gemv_shapes(model))
 
 
 def train_step_flops(model, num_inputs: int, num_outputs: int) -> int:
