@@ -61,6 +61,7 @@ def gemv_chain_seconds(shapes, steps=2000, compiler_options=None):
   # Gain 1.5 keeps tanh's fixed point away from 0 (no denormals however long the scan).
   ws = [1.5 * jax.random.normal(key, shape, jnp.float32) / shape[0]**0.5
         for key, shape in zip(keys, shapes)]
+  # A bias, as the model has: XLA:CPU then emits each gemv fused with its add, as in the step.
   bs = [jnp.zeros((n,), jnp.float32) for _, n in shapes]
 
   def fit(y, k):  # [1, N] -> [1, K]
