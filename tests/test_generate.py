@@ -11,6 +11,11 @@ from wavenet_jax import audio, generate, xla_cpu
 from wavenet_jax.wavenet import WaveNet
 
 
+# The forward pass at the precision generation runs at (generate.full_precision): a GPU's
+# default runs large float32 matmuls in TF32, which is 1e-3 off exact float32.
+forward = generate.full_precision(tiny.apply)
+
+
 def random_config(seed):
   rng = np.random.default_rng(seed)
   scalar = bool(rng.integers(2))
@@ -42,7 +47,7 @@ def _model(cfg, seed, batch=2, t=50):
 def test_step_equals_forward_at_every_position(seed):
   cfg = random_config(seed)
   m, params, x, gc, lc = _model(cfg, seed)
-  full = tiny.apply(m, params, x, gc, lc)
+  full = forward(m, params, x, gc, lc)
   stepped, _ = jax.jit(generate.step_through, static_argnums=0)(m, params, x, gc, lc)
   assert float(jnp.max(jnp.abs(full - stepped))) <= 1e-4, cfg
 
@@ -54,7 +59,51 @@ def test_step_equals_forward_with_every_feature_at_once():
              input_skip=True)
   m, params, x, gc, lc = _model(cfg, 99, t=80)
   stepped, _ = generate.step_through(m, params, x, gc, lc)
-  assert float(jnp.max(jnp.abs(tiny.apply(m, params, x, gc, lc) - stepped))) <= 1e-4
+  assert float(jnp.max(jnp.abs(forward(m, params, x, gc, lc) - stepped))) <= 1e-4
+
+
+def _dot_precisions(jaxpr):
+  """The precision of every dot_general in a jaxpr and the jaxprs inside it (scan bodies,
+  jit calls, custom_vjp functions)."""
+  found = []
+  for eqn in jaxpr.eqns:
+    if eqn.primitive.name == 'dot_general':
+      found.append(eqn.params['precision'])
+    for value in eqn.params.values():
+      for sub in value if isinstance(value, (tuple, list)) else (value,):
+        inner = getattr(sub, 'jaxpr', sub)  # a ClosedJaxpr holds its Jaxpr
+        if hasattr(inner, 'eqns'):
+          found += _dot_precisions(inner)
+  return found
+
+
+def test_generation_runs_every_matmul_at_full_precision():
+  """On a CPU the precision setting changes no float32 result, so the numeric tests above
+  cannot see it: on a GPU, default-precision matmuls made the step 1.6e-3 off the forward
+  pass. Every dot the generation programs trace must ask for HIGHEST, whatever the caller's
+  default."""
+  cfg = dict(filter_width=3, dilations=(1, 2), residual_channels=4, dilation_channels=5,
+             skip_channels=6, quantization_channels=16, scalar_input=True, initial_filter_width=3,
+             gc_cardinality=3, gc_channels=4, lc_channels=2, input_skip=True)
+  m, params, x, gc, lc = _model(cfg, 5, t=12)
+  carry = generate.prime(m, params, x[:, :4], gc, lc[:, :4])
+  keys = jax.random.split(jax.random.key(0), 2)
+  highest = (jax.lax.Precision.HIGHEST, jax.lax.Precision.HIGHEST)
+  programs = {
+      'prime': lambda: generate.prime(m, params, x[:, :4], gc, lc[:, :4]),
+      'step': lambda: generate.step(m, params, carry[0], x[:, 4], gc, lc[:, 4]),
+      'step_through': lambda: generate.step_through(m, params, x, gc, lc),
+      'sampling scan': lambda: generate._scan_samples(m, params, carry, keys, 0, 8, gc, 1.0, 'ibab',
+                                                      0, 1.0, lc[:, 4:]),
+  }
+  with jax.default_matmul_precision('bfloat16'):  # a caller's default must not leak in
+    for name, program in programs.items():
+      precisions = _dot_precisions(jax.make_jaxpr(program)().jaxpr)
+      assert precisions, name  # the walk found the model's matmuls
+      assert all(p == highest for p in precisions), (name, set(precisions))
+    # The check can fail: the same walk over the plain forward pass sees the caller's default.
+    plain = _dot_precisions(jax.make_jaxpr(lambda: m.apply(params, x, gc, lc))().jaxpr)
+    assert plain and all(p != highest for p in plain)
 
 
 def _small():
@@ -70,7 +119,7 @@ def test_temperature_zero_is_argmax_of_the_model():
   out = generate.generate(m, params, keys, 30, gc, temperature=0.0)
   silence = audio.mu_law_encode(np.zeros(2), 32)
   inputs = jnp.concatenate([jnp.asarray(silence)[:, None], out[:, :-1]], axis=1)
-  logits = tiny.apply(m, params, inputs, gc)
+  logits = forward(m, params, inputs, gc)
   np.testing.assert_array_equal(np.asarray(out), np.asarray(jnp.argmax(logits, -1)))
 
 
@@ -136,8 +185,8 @@ def test_guided_generation_follows_class_and_null_logits_of_the_forward_pass(mon
   out = np.asarray(generate.generate(m, params, keys, n, gc, 0.0, prime_inputs=x[:2, :p].repeat(2, 0),
                                      guidance=w, null_id=2))
   inputs = jnp.concatenate([x[:2, :p].repeat(2, 0), jnp.asarray(out[:, :-1])], axis=1)  # [4, p + n - 1]
-  cond = np.asarray(tiny.apply(m, params, inputs, gc), np.float64)[:, p - 1:]
-  null = np.asarray(tiny.apply(m, params, inputs, jnp.full(4, 2)), np.float64)[:, p - 1:]
+  cond = np.asarray(forward(m, params, inputs, gc), np.float64)[:, p - 1:]
+  null = np.asarray(forward(m, params, inputs, jnp.full(4, 2)), np.float64)[:, p - 1:]
   np.testing.assert_array_equal(out, np.argmax(null + w * (cond - null), -1))
   assert not np.array_equal(out, np.argmax(cond, -1))  # guidance changed what was drawn
   sampled = generate.generate(m, params, keys, n, gc, 0.8, guidance=w, null_id=2)
@@ -157,13 +206,13 @@ def test_prefill_then_step_equals_stepping_through_the_prime(seed):
   m, params, x, gc, lc = _model(cfg, seed, t=37)
   p = 23  # prime, then 14 more samples
   lc_p = None if lc is None else lc[:, :p]
-  logits_p, queues = tiny.apply(m, params, x[:, :p], gc, lc_p, method=WaveNet.prefill)
+  logits_p, queues = forward(m, params, x[:, :p], gc, lc_p, method=WaveNet.prefill)
   stepped, queues_s = generate.step_through(m, params, x[:, :p], gc, lc_p)
   assert float(jnp.max(jnp.abs(logits_p - stepped))) <= 1e-4
   for a, b in zip(jax.tree_util.tree_leaves(queues), jax.tree_util.tree_leaves(queues_s)):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
   rest, _ = generate.step_through(m, params, x[:, p:], gc, None if lc is None else lc[:, p:], queues=queues)
-  full = tiny.apply(m, params, x, gc, lc)
+  full = forward(m, params, x, gc, lc)
   assert float(jnp.max(jnp.abs(rest - full[:, p:]))) <= 1e-4
   # The public one-sample API from the prefilled queues, and from empty ones.
   one, _ = generate.step(m, params, queues, x[:, p], gc, None if lc is None else lc[:, p])
@@ -183,7 +232,7 @@ def test_primed_chunked_generation_equals_one_scan():
   # At temperature 0 the continuation is the model's argmax given prime + what came before.
   out = generate.generate(m, params, keys, 12, gc, temperature=0.0, prime_inputs=x[:, :30])
   seq = jnp.concatenate([x[:, :30], out[:, :-1]], 1)
-  np.testing.assert_array_equal(np.asarray(out), np.asarray(jnp.argmax(tiny.apply(m, params, seq, gc)[:, 29:], -1)))
+  np.testing.assert_array_equal(np.asarray(out), np.asarray(jnp.argmax(forward(m, params, seq, gc)[:, 29:], -1)))
 
 
 def test_sampling_follows_the_renormalised_distribution():
@@ -226,7 +275,7 @@ def test_locally_conditioned_generation_equals_the_forward_pass():
   out = generate.generate(m, params, keys, n, gc, temperature=0.0, mu_law='nsynth',
                           prime_inputs=x[:, :p], lc=lc)
   seq = jnp.concatenate([x[:, :p], generate.class_to_input(m, out[:, :-1], 'nsynth')], 1)
-  want = jnp.argmax(tiny.apply(m, params, seq, gc, jnp.asarray(lc))[:, p - 1:], -1)
+  want = jnp.argmax(forward(m, params, seq, gc, jnp.asarray(lc))[:, p - 1:], -1)
   np.testing.assert_array_equal(np.asarray(out), np.asarray(want))
   other = generate.generate(m, params, keys, n, gc, temperature=0.0, mu_law='nsynth',
                             prime_inputs=x[:, :p], lc=lc[::-1])

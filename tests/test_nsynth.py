@@ -96,7 +96,9 @@ def test_generation_from_an_embedding_equals_the_forward_pass():
   start = jnp.zeros((2, 1), jnp.float32)
   out = generate.generate(dec, dec_params, keys, 64, None, 0.0, 'nsynth', start, lc=lc)
   scaled = audio.nsynth_scalar(out, 256, xp=jnp)
-  logits = tiny_helpers.apply(model, params, scaled, en, method=nsynth.Autoencoder.decode)
+  # The forward pass at generation's precision (generate.full_precision; a GPU's default is TF32).
+  logits = generate.full_precision(tiny_helpers.apply)(model, params, scaled, en,
+                                                       method=nsynth.Autoencoder.decode)
   np.testing.assert_array_equal(np.asarray(out), np.asarray(jnp.argmax(logits, -1)))
   # Teacher forcing through the queues gives the forward logits at every position.
   stepped, _ = generate.step_through(dec, dec_params, nsynth.decoder_inputs(scaled), None, lc)
