@@ -1,5 +1,5 @@
-"""Makes the repository root importable (`wavenet_jax`, `data`) for every test, and shares
-compiled programs between the tests of a run.
+"""Shares compiled programs between the tests of a run. (`wavenet_jax`, `data` and `configs`
+are imported as installed: requirements.txt installs the project, `pip install -e .`.)
 
 Most of a CPU test's time is XLA compiling small programs, and many tests (and the
 `launch.py` subprocesses they start, which inherit the environment) compile the same

@@ -1,27 +1,31 @@
 """Entry point: python launch.py --config=configs/X.py --workdir=DIR [--mode=MODE] [--config.a.b=v].
 
 Modes: train (default; a relaunch with the same --workdir resumes from its latest
-checkpoint; a config with a `transfer` block runs seed 000's transfer study), eval,
+checkpoint; a config with a `transfer` block runs the swap-a-speaker transfer study), eval,
 generate (wavs from a WaveNet), encode (audio files -> NSynth embedding .npy files),
 synthesize (embedding .npy files or an interpolation -> wavs) and embeddings (a class
 embedding table or encoder vectors -> .npy, projector TSVs, PCA and t-SNE plots).
 With --sweep=configs/sweeps/X.py (--config optional: it replaces the sweep's base) it trains
 every run of a sweep file in its own --workdir/<run> and writes --workdir/results.{csv,md,png}.
 """
+import importlib
 import sys
 
-from wavenet_jax import xla_cpu
+from absl import app, flags, logging
+from ml_collections import config_flags
 
-xla_cpu.configure()  # before anything imports jax.
+from wavenet_jax.runtime import xla_cpu
 
-from absl import app, flags, logging  # noqa: E402
-from ml_collections import config_flags  # noqa: E402
+# --mode -> the application module and its function(config, workdir).
+_APPS = {'train': ('train', 'train_and_evaluate'), 'eval': ('train', 'evaluate'),
+         'generate': ('generate_files', 'generate_files'), 'encode': ('encode_synthesize', 'encode_files'),
+         'synthesize': ('encode_synthesize', 'synthesize_files'), 'embeddings': ('embedding_plots', 'plot_embeddings')}
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Checkpoints, TensorBoard logs and outputs go here.')
-_MODE = flags.DEFINE_enum('mode', 'train', ['train', 'eval', 'generate', 'encode', 'synthesize', 'embeddings'], 'What to do.')
+_MODE = flags.DEFINE_enum('mode', 'train', list(_APPS), 'What to do.')
 _SPLIT = flags.DEFINE_string('split', '', 'eval: the split to evaluate (default: config.data.eval_split).')
-_SWEEP = flags.DEFINE_string('sweep', None, 'A sweep file (wavenet_jax/sweep.py): train its runs, then tabulate them.')
+_SWEEP = flags.DEFINE_string('sweep', None, 'A sweep file (see wavenet_jax/apps/sweep_spec.py): train its runs, then tabulate them.')
 _SWEEP_SHARD = flags.DEFINE_string('sweep_shard', '0/1', 'With --sweep: I/N trains runs I, I+N, ... (one per GPU or host).')
 _SWEEP_COLLECT = flags.DEFINE_bool('sweep_collect', False, 'With --sweep: train nothing, tabulate the finished runs.')
 _COORDINATOR = flags.DEFINE_string('coordinator_address', None, 'Multi-process: host:port of process 0.')
@@ -34,35 +38,23 @@ flags.register_multi_flags_validator(['config', 'sweep'], lambda f: f['config'] 
 
 def main(argv):
   del argv
+  xla_cpu.configure()  # before JAX starts its backend (README: "Process settings").
   if not flags.FLAGS['verbosity'].present:  # orbax and clu log every save and scalar at INFO.
     logging.set_verbosity(logging.WARNING)
-  from wavenet_jax import sharding  # after flag parsing: bad flags fail before JAX starts.
+  from wavenet_jax.runtime import sharding  # after flag parsing: bad flags fail before JAX starts.
   sharding.maybe_initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
+  config, workdir, mode = _CONFIG.value, _WORKDIR.value, _MODE.value
   try:
     if _SWEEP.value:
-      from wavenet_jax import sweep
-      sweep.launch(_SWEEP.value, _WORKDIR.value, _CONFIG.value, _SWEEP_SHARD.value, _SWEEP_COLLECT.value)
-    elif _MODE.value == 'train' and 'transfer' in _CONFIG.value:  # configs/transfer_*.py: the study
-      from wavenet_jax import transfer
-      transfer.study(_CONFIG.value, _WORKDIR.value)
-    elif _MODE.value in ('train', 'eval'):
-      from wavenet_jax import train
-      if _MODE.value == 'train':
-        train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-      else:
-        train.evaluate(_CONFIG.value, _WORKDIR.value, _SPLIT.value)
-    elif _MODE.value in ('encode', 'synthesize'):
-      from wavenet_jax import embeddings
-      if _MODE.value == 'encode':
-        embeddings.encode_files(_CONFIG.value, _WORKDIR.value)
-      else:
-        embeddings.synthesize_files(_CONFIG.value, _WORKDIR.value)
-    elif _MODE.value == 'embeddings':
-      from wavenet_jax import latent
-      latent.plot_embeddings(_CONFIG.value, _WORKDIR.value)
+      from wavenet_jax.apps import sweep
+      sweep.launch(_SWEEP.value, workdir, config, _SWEEP_SHARD.value, _SWEEP_COLLECT.value)
+    elif mode == 'train' and 'transfer' in config:  # configs/transfer_*.py: the study
+      from wavenet_jax.apps import transfer
+      transfer.study(config, workdir)
     else:
-      from wavenet_jax import generate_files
-      generate_files.generate_files(_CONFIG.value, _WORKDIR.value)
+      module, function = _APPS[mode]
+      run = getattr(importlib.import_module(f'wavenet_jax.apps.{module}'), function)
+      run(*((config, workdir, _SPLIT.value) if mode == 'eval' else (config, workdir)))
   except _user_errors() as e:  # evaluated as the error arrives, after the mode's imports
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
@@ -75,11 +67,13 @@ def _user_errors():
   import) is not loaded to generate, encode or synthesize.
   """
   from data.common import DataError
-  from wavenet_jax import audio, checkpointing, config_checks
+  from wavenet_jax.checkpoints import checkpointing
+  from wavenet_jax.common import config_checks
+  from wavenet_jax.input import audio
   errors = [config_checks.ConfigError, DataError, checkpointing.CheckpointError, audio.AudioError]
-  for module, name in (('wavenet_jax.train', 'NonFiniteLossError'), ('wavenet_jax.embeddings', 'EmbeddingError')):
-    if module in sys.modules:
-      errors.append(getattr(sys.modules[module], name))
+  for module, name in (('train', 'NonFiniteLossError'), ('encode_synthesize', 'EmbeddingError')):
+    if f'wavenet_jax.apps.{module}' in sys.modules:
+      errors.append(getattr(sys.modules[f'wavenet_jax.apps.{module}'], name))
   return tuple(errors)
 
 

@@ -17,19 +17,14 @@ training seeds than the validation loss does, so compare settings over several s
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np
+from absl import app, flags, logging
+from ml_collections import config_flags
 
-from wavenet_jax import xla_cpu  # noqa: E402
-
-xla_cpu.configure()  # before jax starts: the CPU settings launch.py uses.
-
-import numpy as np  # noqa: E402
-from absl import app, flags, logging  # noqa: E402
-from ml_collections import config_flags  # noqa: E402
-
-from benchmarks import table  # noqa: E402
-from data import demo as demo_data  # noqa: E402
-from wavenet_jax import train  # noqa: E402
+from benchmarks import table
+from data import demo as demo_data
+from wavenet_jax.apps import train
+from wavenet_jax.runtime import xla_cpu
 
 STREAMS = 4
 SAMPLES = 16000
@@ -47,6 +42,7 @@ _JSON = flags.DEFINE_string('json', None, 'Also write the figures here.')
 
 def main(argv):
   del argv
+  xla_cpu.configure()  # first, before jax starts: the CPU settings launch.py uses.
   logging.set_verbosity(logging.WARNING)  # orbax logs every save and close at INFO.
   names, figures = demo_data.CLASS_NAMES, {}
   centre = demo_data.class_centroids(16000, SAMPLES, n_mels=N_MELS)

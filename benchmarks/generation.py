@@ -3,8 +3,7 @@
     python benchmarks/generation.py [--json PATH] [--samples N] [--batch B]
 
 On a GPU, run it with --batch 1024 (the goal there: one stream >= 48,000 samples/s, nv-wavenet's
-CUDA figure on a P40). One H200 (jax 0.11.2): one stream ~3,970 samples/s, 1,024 streams
-~1.77 million, compile 4 s; one stream is launch-bound there (266 XLA kernels a sample).
+CUDA figure on a P40). Figures measured so far, per machine: docs/performance.md#expected-figures.
 
 Prints a table (what, config, value, goal). Reference points on a 2-core CPU of the
 development machine's kind: ibab's queue generator ≈ 530 samples/s, r9y9 ≈ 300. The goals
@@ -17,24 +16,17 @@ the matmul rate / FLOPs per sample. The 64 streams run as generate.continue_from
 on a CPU: groups of 16 streams, two threads per core (generate.stream_groups).
 """
 import argparse
-import os
 import resource
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import jax.numpy as jnp
+import numpy as np
 
-from wavenet_jax import xla_cpu  # noqa: E402
-
-xla_cpu.configure()  # before jax starts: the CPU settings launch.py uses.
-
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-from benchmarks import machine, table, wavenet_costs  # noqa: E402
-from wavenet_jax import generate  # noqa: E402
-from wavenet_jax.wavenet import WaveNet  # noqa: E402
+from benchmarks import machine, table, wavenet_costs
+from wavenet_jax.generation import generate
+from wavenet_jax.models.wavenet import WaveNet
+from wavenet_jax.runtime import xla_cpu
 
 
 def timed_generate(model, params, streams, samples, repeats=5):
@@ -69,6 +61,7 @@ def naive_samples_per_s(model, params, samples=50):
 
 
 def main():
+  xla_cpu.configure()  # first, before jax starts: the CPU settings launch.py uses.
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--json', help='also write the figures here as a flat JSON object')
   parser.add_argument('--samples', type=int, default=16000, help='samples per stream per timed scan')

@@ -11,23 +11,17 @@ consumes, i.e. >= 10 crops per step time of benchmarks/train_step.py (4.6 s here
 """
 import argparse
 import os
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+if __name__ == '__main__':  # TF's C++ start-up chatter would bury the table; a user's own setting wins.
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-from wavenet_jax import xla_cpu  # noqa: E402
-
-xla_cpu.configure()  # the process settings launch.py runs training with (its allocator too).
-
-import numpy as np  # noqa: E402
-
-from benchmarks import table  # noqa: E402
-from configs import default  # noqa: E402
-from data import demo  # noqa: E402
-from wavenet_jax import audio, augment, input_pipeline, sources  # noqa: E402
+from benchmarks import table
+from configs import default
+from data import demo
+from wavenet_jax.input import audio, augment, pipeline, sources
+from wavenet_jax.runtime import xla_cpu
 
 TRAIN_STEP_S = 4.6  # benchmarks/train_step.py, default model, batch 1, this machine's kind
 
@@ -36,7 +30,7 @@ def throughput(src, config, augmentation, seconds):
   """(examples/s, audio samples/s) of the training stream after a warm-up batch."""
   d = config.data
   rf = 5117  # the default model's receptive field
-  it = input_pipeline.train_iterator(
+  it = pipeline.train_iterator(
       src, which='train', seed=0, receptive_field=rf, sample_size=d.sample_size,
       batch_size=config.train.batch_size, silence_threshold=d.silence_threshold,
       shuffle_buffer=d.shuffle_buffer, augment=augmentation)
@@ -51,6 +45,7 @@ def throughput(src, config, augmentation, seconds):
 
 
 def main():
+  xla_cpu.configure()  # first: the process settings launch.py runs training with (its allocator too).
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--json', help='also write the figures here as a flat JSON object')
   parser.add_argument('--seconds', type=float, default=20.0, help='timed seconds per measurement')

@@ -53,9 +53,8 @@ def gemv_chain_seconds(shapes, steps=2000, compiler_options=None):
   its own random weights, each product tanh'd into the next (tiled or cut to the next K
   where the shapes do not chain), as one sample runs a model's matmuls.
 
-  A chain of different matrices streams slower than gemv_gb_per_s's two: on a 2-core Zen 5
-  ibab's head (3.2, 1 and 0.5 MB) took 46-51 us a step, where its bytes at the rate of its
-  1600x512 matmul alone in a scan (140 GB/s) would take 34.
+  A chain of different matrices streams slower than gemv_gb_per_s's two (ibab's head on a
+  Zen 5: docs/performance.md#single-stream-ceilings).
   """
   keys = jax.random.split(jax.random.key(0), len(shapes))
   # Gain 1.5 keeps tanh's fixed point away from 0 (no denormals however long the scan).

@@ -19,22 +19,16 @@ GPU (JAX picks the accelerator). Reference point: magenta's own NSynth generator
 """
 import argparse
 import math
-import os
 import resource
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import jax.numpy as jnp
 
-from wavenet_jax import xla_cpu  # noqa: E402
-
-xla_cpu.configure()  # before jax starts: the CPU settings launch.py uses.
-
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-
-from benchmarks import table  # noqa: E402
-from wavenet_jax import generate, nsynth  # noqa: E402
+from benchmarks import table
+from wavenet_jax.generation import generate
+from wavenet_jax.models import nsynth
+from wavenet_jax.runtime import xla_cpu
 
 SAMPLE_RATE = 16000
 CONFIGS = {'full': nsynth.h512_bo16_config, 'tiny': nsynth.tiny_config}
@@ -108,6 +102,7 @@ def measure(name, args):
 
 
 def main():
+  xla_cpu.configure()  # first, before jax starts: the CPU settings launch.py uses.
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--json', help='also write the figures here as a flat JSON object')
   parser.add_argument('--seconds', type=float, default=4.0, help='audio length of the encode timing')

@@ -11,26 +11,21 @@ kernels, 390-420 GFLOP/s on that same kind of CPU, twice the author's figure) an
 share of it, to compare hosts by: on the goal's CPU, 4.5 s is a share of about 0.49.
 """
 import argparse
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import jax.numpy as jnp
+import numpy as np
 
-from wavenet_jax import xla_cpu  # noqa: E402
-
-xla_cpu.configure()  # before jax starts: the CPU settings launch.py uses.
-
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-from configs import default  # noqa: E402
-from benchmarks import machine, table, wavenet_costs  # noqa: E402
-from wavenet_jax import sharding, train  # noqa: E402
+from benchmarks import machine, table, wavenet_costs
+from configs import default
+from wavenet_jax.kinds import registry
+from wavenet_jax.runtime import sharding, xla_cpu
+from wavenet_jax.training import optim, steps
 
 
 def main():
+  xla_cpu.configure()  # first, before jax starts: the CPU settings launch.py uses.
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--json', help='also write the figures here as a flat JSON object')
   parser.add_argument('--steps', type=int, default=5, help='timed steps after the compiling one')
@@ -39,16 +34,16 @@ def main():
 
   config = default.get_config()
   config.data.sample_size = args.sample_size
-  model = train.create_model(config, 0)
+  model = registry.of(config.model).build(config, 0)
   rf = model.receptive_field
   mesh = sharding.make_mesh()
-  tx, schedule = train.make_optimizer(config.train)
+  tx, schedule = optim.make_optimizer(config.train)
   params = model.init(jax.random.key(0), jnp.zeros((1, 8), jnp.int32))
-  state = train.TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
+  state = steps.TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
                            ema_params=None, rng=jax.random.PRNGKey(0))
   # Committed to the step's output sharding, so the second call does not compile again.
   state = jax.device_put(state, sharding.replicated(mesh))
-  step = train.make_train_step(model, config, tx, schedule, mesh)
+  step = steps.make_train_step(registry.of(config.model), model, config, tx, schedule, mesh)
   rng = np.random.default_rng(0)
   crop = (0.5 * np.sin(np.arange(rf + args.sample_size) * 0.05) + 0.05 * rng.normal(size=rf + args.sample_size))
   batch = sharding.global_batch({'audio': crop[None].astype(np.float32),

@@ -1,4 +1,4 @@
-"""What configs/speaker_id.py and configs/esc50.py share: seed 004's classifiers on the NSynth encoder.
+"""What configs/speaker_id.py and configs/esc50.py share: the classifiers on the NSynth encoder.
 
 Not a config to launch by itself. Variants (big_vision style, after the file name, comma
 separated): `tiny` (a CPU-sized model: the tiny autoencoder's encoder, hop 64, 1,024-sample
@@ -7,7 +7,7 @@ classification head, loss = reconstruction CE + train.classification_weight · c
 without it the "fine-tuned encoder": encoder + head, class CE only).
 """
 from configs import default
-from wavenet_jax import nsynth
+from wavenet_jax.models import nsynth
 
 
 def parse(arg, allowed):
@@ -35,7 +35,7 @@ def get_config(tiny=False, two_heads=False):
   # (.../wavenet-ckpt/model.ckpt-200000 or the voice model) or one of our runs.
   c.train.init_from = ''
   c.train.encoder_training = 'fine_tune'  # or frozen, or lower_lr (x encoder_lr_scale)
-  c.train.classification_weight = 1.0  # the two-head model's w (seed 004: a plain sum)
+  c.train.classification_weight = 1.0  # the two-head model's w (the classification study: a plain sum)
   c.train.batch_size = 32
   c.train.num_train_steps = 20_000
   c.train.adam_epsilon = 1e-8

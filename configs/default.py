@@ -11,7 +11,7 @@ Other configs start from this one and change what differs.
 """
 import ml_collections
 
-IBAB_DILATIONS = tuple(2**i for i in range(10)) * 5
+from wavenet_jax.models.wavenet import IBAB_DILATIONS
 
 
 def get_config():
@@ -26,7 +26,7 @@ def get_config():
   c.data.exclude = ()  # Classes of data.source to leave out.
   c.data.rename = ()  # 'old=new' strings relabelling classes of data.source (several olds may share a new).
   # More sources mixed into the same run: dicts with `source`, `corpus` and optionally `options`,
-  # `include`, `exclude`, `rename`, `train_split`, `eval_split`, e.g. seed 000's swap:
+  # `include`, `exclude`, `rename`, `train_split`, `eval_split`, e.g. the swap-a-speaker study:
   # data.exclude=('p225',), mix=({'source': GENRES, 'corpus': 'gtzan', 'include': ('blues',), 'rename': ('blues=p225',)},)
   c.data.mix = ()
   c.data.class_names_from = ''  # A run (workdir or step dir) whose class order comes first: transfer keeps embedding rows.
@@ -39,7 +39,7 @@ def get_config():
   c.data.silence_threshold = 0.3  # Frame RMS below it is leading/trailing silence (ibab); 0 = keep all.
   c.data.sample_size = 100_000  # Predicted samples per crop; each crop adds a receptive field of context.
   c.data.shuffle_buffer = 64  # Records shuffled together (on top of a per-epoch shard order).
-  c.data.augment = ml_collections.ConfigDict()  # Noise added to crops (seed 004); see wavenet_jax/augment.py.
+  c.data.augment = ml_collections.ConfigDict()  # Noise added to crops; see wavenet_jax/input/augment.py.
   c.data.augment.mode = 'none'  # none | additive | multiplicative | both.
   c.data.augment.noise = 'gaussian'  # gaussian | laplacian | gmm (a zero-mean Gaussian mixture).
   c.data.augment.snr_db = (10.0, 30.0)  # Each crop's SNR is drawn uniformly from this range.
@@ -118,13 +118,13 @@ def get_config():
   c.generate.class_ids = ()  # Conditioned models: the classes to generate, -1 = the null class; () = all (+ null).
   c.generate.primes = ()  # Wav files; each class is generated once from each prime (and () = silence).
   c.generate.unprimed_too = False  # With primes: each class also once from silence.
-  c.generate.prime_silence_threshold = 0.1  # Trimming of primes (seed 000 used 0.1).
+  c.generate.prime_silence_threshold = 0.1  # Trimming of primes (the swap-a-speaker study used 0.1).
   c.generate.streams_per_class = 1  # Different seeds per (class, prime).
   c.generate.seed = 0
   c.generate.batch_size = 16  # Streams generated together.
   c.generate.chunk_size = 16000  # Samples per scan; memory does not grow with num_samples.
 
-  # launch.py --mode=encode | synthesize (NSynth autoencoders; wavenet_jax/embeddings.py).
+  # launch.py --mode=encode | synthesize (NSynth autoencoders; wavenet_jax/apps/encode_synthesize.py).
   # synthesize samples with generate.temperature, top_k, top_p, seed (one key for every file),
   # batch_size (files generated together) and chunk_size.
   c.embeddings = ml_collections.ConfigDict()
@@ -136,7 +136,7 @@ def get_config():
   c.embeddings.interpolate = ()  # synthesize: ('A.npy', 'B.npy') mixes them instead of reading input.
   c.embeddings.interpolation_steps = 5  # Mixes (1 - a)·A + a·B for a in linspace(0, 1, steps).
 
-  # launch.py --mode=embeddings (wavenet_jax/latent.py): a WaveNet's class embedding table, or an
+  # launch.py --mode=embeddings (wavenet_jax/apps/embedding_plots.py): a WaveNet's class embedding table, or an
   # NSynth encoder's vectors of a data split (eval.batch_size crops at a time), saved and plotted.
   c.latent = ml_collections.ConfigDict()
   c.latent.checkpoint = ''  # A workdir, step dir or magenta TF checkpoint prefix; '' = latest of --workdir.

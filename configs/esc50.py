@@ -1,4 +1,4 @@
-"""Environment sound classification on ESC-50 from the NSynth encoder (seed 004), fold-wise.
+"""Environment sound classification on ESC-50 from the NSynth encoder, fold-wise.
 
     python launch.py --config=configs/esc50.py:fold=5 --workdir=runs/esc50_fold5 \
         --config.data.source=/path/to/ESC-50-master \

@@ -1,4 +1,4 @@
-"""A genre-conditioned WaveNet on GTZAN (seed 000's from-scratch music model).
+"""A genre-conditioned WaveNet on GTZAN (the swap-a-speaker study's from-scratch music model).
 
     python launch.py --config=configs/gtzan.py --workdir=runs/gtzan \
         --config.data.source=/path/to/genres

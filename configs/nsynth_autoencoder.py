@@ -15,7 +15,7 @@ trained it on 32 GPUs for ~10 days. Reconstruction loss is reported in bits/samp
 1,024-sample crops): it runs in minutes and its loss falls from 8 bits/sample.
 """
 from configs import default
-from wavenet_jax import nsynth
+from wavenet_jax.models import nsynth
 
 
 def get_config(arg=None):

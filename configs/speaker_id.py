@@ -1,4 +1,4 @@
-"""Speaker identification on LibriSpeech from the NSynth encoder (seed 004).
+"""Speaker identification on LibriSpeech from the NSynth encoder.
 
     python launch.py --config=configs/speaker_id.py --workdir=runs/speaker_id \
         --config.data.source=/path/to/LibriSpeech \

@@ -1,4 +1,4 @@
-"""Seed 000's transfer study: a VCTK speech model continues training with speaker p225's clips
+"""The swap-a-speaker transfer study: a VCTK speech model continues training with speaker p225's clips
 swapped for GTZAN blues; every N steps every class is measured; a report answers how fast,
 how much, and whether the model takes in music or degrades.
 

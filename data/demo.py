@@ -18,7 +18,7 @@ import numpy as np
 import scipy.signal
 
 from data import common
-from wavenet_jax import audio
+from wavenet_jax.input import audio
 
 CLASS_NAMES = ('bell', 'brass', 'chirp', 'drum', 'flute', 'pluck')  # sorted, as ClassLabel
 
@@ -193,12 +193,13 @@ def generated_nearest_classes(workdir, centroids, sample_rate, streams, num_samp
   """
   import jax  # the corpus itself needs none of the model's machinery
   import jax.numpy as jnp
-  from wavenet_jax import generate, generate_files
-  model, params, meta = generate_files.load_model(workdir)
+  from wavenet_jax.checkpoints import trained
+  from wavenet_jax.generation import generate
+  model, params, meta = trained.load_wavenet(workdir)
   names = meta['class_names']
   ids = jnp.repeat(jnp.arange(len(names), dtype=jnp.int32), streams)
   keys = jnp.stack([jax.random.key(s) for _ in names for s in range(streams)])
-  null = generate_files.check_guidance(guidance, meta)
+  null = trained.check_guidance(guidance, meta)
   classes = generate.generate(model, params, keys, num_samples, ids, temperature, guidance=guidance,
                               null_id=null)
   wavs = audio.mu_law_decode(np.asarray(classes), model.quantization_channels, meta['model']['mu_law'])

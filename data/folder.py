@@ -23,7 +23,7 @@ import types
 import numpy as np
 
 from data import common
-from wavenet_jax import audio
+from wavenet_jax.input import audio
 
 AUDIO_EXTENSIONS = ('.wav', '.au', '.flac', '.mp3', '.ogg')
 LABEL_FROM = ('folder', 'pattern')

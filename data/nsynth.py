@@ -28,7 +28,7 @@ import tensorflow_datasets as tfds
 
 from data import common
 from data import folder
-from wavenet_jax import audio
+from wavenet_jax.input import audio
 
 FILES = {'train': 'nsynth-train.tfrecord', 'validation': 'nsynth-valid.tfrecord',
          'test': 'nsynth-test.tfrecord'}

@@ -16,7 +16,8 @@ Options of the file corpora: --validation_fraction (not esc50, whose folds are i
 splits), --silence_threshold. The dataset's build_report.json lists what was skipped.
 
 Library side: `prepare` (the same as the command), `is_prepared`, and `resolve`, which
-lets a config name either a prepared dir or a raw tree (prepared once into a cache).
+lets a config name either a prepared dir or a raw tree (prepared once into a cache);
+`resolver(config.data)` is `resolve` with a config's cache, sample rate and defaults.
 """
 import argparse
 import hashlib
@@ -25,9 +26,7 @@ import json
 import os
 import sys
 
-if __name__ == '__main__':  # run as a script: make `data` and `wavenet_jax` importable
-  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  # TF's C++ start-up chatter would bury the report; a user's own setting wins.
+if __name__ == '__main__':  # TF's C++ start-up chatter would bury the report; a user's own setting wins.
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from data import catalog
@@ -119,6 +118,20 @@ def resolve(source, corpus, cache_dir, sample_rate=16000, **options):
     return out
   print(f'prepared {corpus} dataset {out} from {source or "synthesis"}')
   return out
+
+
+def resolver(d):
+  """config.data -> resolve(source, corpus, options), what a run (training.run.Run) opens its
+  data with: raw trees are prepared once into data.cache_dir at data.sample_rate."""
+  def resolve_entry(source, corpus, options):
+    options = dict(options)
+    if corpus == 'folder' and 'label_from' not in options:
+      options['label_from'] = 'pattern' if options.get('pattern') else 'folder'
+    if corpus in ('folder', 'gtzan', 'vctk', 'librispeech'):  # corpora split by a fraction
+      options.setdefault('validation_fraction', d.validation_fraction)
+    return resolve(source, corpus, os.path.expanduser(d.cache_dir), sample_rate=d.sample_rate, **options)
+
+  return resolve_entry
 
 
 def main(argv=None):

@@ -7,7 +7,7 @@ import soundfile
 import tensorflow_datasets as tfds
 
 from data import common
-from wavenet_jax import audio
+from wavenet_jax.input import audio
 
 
 def read_examples(out, split):

@@ -5,28 +5,22 @@
 Trains a tiny config for 2 steps, then writes this process's view: its params, how the
 global batch was split over devices, the records it reads, and the device/process counts.
 """
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import numpy as np
 
-import jax  # noqa: E402
-
-if len(sys.argv) > 4:
-  jax.config.update('jax_cpu_collectives_implementation', 'gloo')
-  jax.distributed.initialize(coordinator_address=sys.argv[4], num_processes=int(sys.argv[5]),
-                             process_id=int(sys.argv[6]))
-
-import numpy as np  # noqa: E402
-
-from tests import tiny  # noqa: E402
-from wavenet_jax import checkpointing, input_pipeline, sharding, train  # noqa: E402
+import tiny  # tests/tiny.py: a script's own folder is the first entry of sys.path
+from wavenet_jax.apps import train
+from wavenet_jax.checkpoints import checkpointing
+from wavenet_jax.input import pipeline
+from wavenet_jax.runtime import sharding
 
 
 def main(data_dir, workdir, out):
   config = tiny.config(data_dir, batch_size=2 * jax.device_count(), steps=2)
-  run = train.Run(config, workdir)
-  local = next(input_pipeline.train_iterator(
+  run = train.open_run(config, workdir)
+  local = next(pipeline.train_iterator(
       run.sources, which='train', seed=0, receptive_field=run.receptive_field,
       sample_size=config.data.sample_size, batch_size=sharding.per_host_batch_size(config.train.batch_size),
       silence_threshold=0.0, shuffle_buffer=8, process_index=jax.process_index(),
@@ -46,4 +40,8 @@ def main(data_dir, workdir, out):
 
 
 if __name__ == '__main__':
+  if len(sys.argv) > 4:  # before anything touches a device
+    jax.config.update('jax_cpu_collectives_implementation', 'gloo')
+    jax.distributed.initialize(coordinator_address=sys.argv[4], num_processes=int(sys.argv[5]),
+                               process_id=int(sys.argv[6]))
   main(*sys.argv[1:4])

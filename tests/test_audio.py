@@ -1,4 +1,4 @@
-"""wavenet_jax.audio against references written here in float64 (or librosa), not against itself."""
+"""wavenet_jax.input.audio against references written here in float64 (or librosa), not against itself."""
 import os
 import re
 
@@ -10,7 +10,7 @@ import soundfile
 import tensorflow as tf
 import tensorflow.experimental.numpy as tnp
 
-from wavenet_jax import audio
+from wavenet_jax.input import audio
 
 MU = 255
 POINTS = np.array([-1.0, -0.5, -0.01, 0.0, 0.01, 0.5, 1.0])

@@ -13,7 +13,7 @@ import pytest
 import scipy.stats
 import tensorflow as tf
 
-from wavenet_jax import augment
+from wavenet_jax.input import augment
 
 GMM = dict(gmm_weights=(0.9, 0.1), gmm_stds=(1.0, 5.0))
 KINDS = ('gaussian', 'laplacian', 'gmm')

@@ -1,5 +1,5 @@
-"""data/catalog.py: TFDS catalog datasets, prepared in a data_dir, mapped onto our features;
-and common.build's num_shards, through the demo.
+"""data/catalog.py: TFDS catalog datasets, prepared in a data_dir, mapped onto our features
+(data/catalog_mapping.py); and common.build's num_shards, through the demo.
 
 Nothing here downloads or may reach the network (every socket connect raises). Each
 catalog dataset is written as TFDS's own prepared data by the real catalog builder class
@@ -17,6 +17,7 @@ import soundfile
 import tensorflow_datasets as tfds
 
 from data import catalog
+from data import catalog_mapping
 from data import common
 from data import demo
 from data import gtzan
@@ -24,7 +25,7 @@ from data import librispeech
 from data import prepare
 from tests.corpus_trees import (assert_close_to, leftovers, read_examples, report_of, sine,
                                 split_sizes, write)
-from wavenet_jax import audio
+from wavenet_jax.input import audio
 
 
 @pytest.fixture(autouse=True)
@@ -256,7 +257,7 @@ def note(family, source, instrument, pitch, velocity, rate=16_000):
 
 def nsynth_row(family, source, instrument, pitch, velocity, x=None):
   sources = ('acoustic', 'electronic', 'synthetic')
-  qualities = {q: q == catalog.NSYNTH_QUALITIES[pitch % 10] for q in catalog.NSYNTH_QUALITIES}
+  qualities = {q: q == catalog_mapping.NSYNTH_QUALITIES[pitch % 10] for q in catalog_mapping.NSYNTH_QUALITIES}
   return {'audio': note(family, source, instrument, pitch, velocity) if x is None else x,
           'id': f'{family}_{sources[source]}_{instrument:03d}-{pitch:03d}-{velocity:03d}',
           'instrument': {'family': family, 'source': source, 'label': instrument},

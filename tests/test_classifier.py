@@ -1,4 +1,4 @@
-"""Seed 004's classifiers on the NSynth encoder: pooling and heads against numpy float64, both
+"""The classifiers on the NSynth encoder: pooling and heads against numpy float64, both
 variants learning a separable task, the two-head loss as the sum of its parts, freezing, metrics."""
 import jax
 import jax.numpy as jnp
@@ -7,7 +7,11 @@ import optax
 import pytest
 
 from configs import _classifier
-from wavenet_jax import classifier, nsynth, train
+from wavenet_jax.apps import train
+from wavenet_jax.checkpoints import warm_start
+from wavenet_jax.kinds import nsynth_classifier, registry
+from wavenet_jax.models import classifier, nsynth
+from wavenet_jax.training import optim
 
 HOP = 16
 T = 256  # 16 frames
@@ -90,7 +94,7 @@ def test_frame_mask_counts_a_frame_with_any_audio():
 def test_both_classifiers_learn_a_separable_task(kind):
   """Fresh weights (no pretraining), a few hundred CPU steps, >= 95% on held-out crops."""
   c = model_config(kind, pooling='attention' if kind == 'nsynth_classifier' else 'mean')
-  model = train.create_model(c, 4)
+  model = registry.of(c.model).build(c, 4)
   params = init(model)
   tx = optax.adam(3e-3)
   opt_state = tx.init(params)
@@ -98,15 +102,15 @@ def test_both_classifiers_learn_a_separable_task(kind):
   @jax.jit
   def step(params, opt_state, batch):
     (loss, metrics), grads = jax.value_and_grad(
-        lambda p: train.objective(model, c, p, batch), has_aux=True)(params)
+        lambda p: registry.of(c.model).objective(model, c, p, batch), has_aux=True)(params)
     updates, opt_state = tx.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, metrics
 
   for i in range(250):
     params, opt_state, metrics = step(params, opt_state, tones(32, seed=i))
   held_out = tones(400, seed=10_000)
-  sums = jax.jit(lambda p, b: classifier.eval_sums(model, p, b, 4))(params, held_out)
-  metrics = classifier.summarize(jax.device_get(sums), ['a', 'b', 'c', 'd'], 'held_out')
+  sums = jax.jit(lambda p, b: nsynth_classifier.eval_sums(model, p, b, 4))(params, held_out)
+  metrics = nsynth_classifier.summarize(jax.device_get(sums), ['a', 'b', 'c', 'd'], 'held_out')
   assert metrics['accuracy'] >= 0.95, metrics
   assert metrics['examples'] == 400
 
@@ -115,11 +119,11 @@ def test_two_head_loss_is_the_sum_of_its_parts():
   """Total = reconstruction CE (the plain autoencoder on the same weights) + w · class CE (numpy)."""
   c = model_config('nsynth_autoencoder_classifier')
   c.train.classification_weight = 0.3
-  model = train.create_model(c, 4)
+  model = registry.of(c.model).build(c, 4)
   params = jax.tree_util.tree_map(lambda a: a + 0.1, init(model))
   batch = tones(6, seed=1)
   batch['mask'][2, 200:] = 0  # a short clip: its padding is neither reconstructed nor pooled
-  loss, metrics = train.objective(model, c, params, batch)
+  loss, metrics = registry.of(c.model).objective(model, c, params, batch)
 
   ae = nsynth.from_config(c.model)
   ae_params = {'params': {k: params['params'][k] for k in ('encoder', 'decoder')}}
@@ -149,10 +153,10 @@ def test_encoder_frozen_or_at_a_lower_rate(kind):
   moved = {}
   for mode in ('fine_tune', 'frozen', 'lower_lr'):
     c.train.encoder_training = mode
-    model = train.create_model(c, 4)
+    model = registry.of(c.model).build(c, 4)
     params = init(model)
-    tx, _ = train.make_optimizer(c.train)
-    grads = jax.grad(lambda p: train.objective(model, c, p, batch)[0])(params)
+    tx, _ = optim.make_optimizer(c.train)
+    grads = jax.grad(lambda p: registry.of(c.model).objective(model, c, p, batch)[0])(params)
     updates, _ = tx.update(grads, tx.init(params), params)
     moved[mode] = jax.tree_util.tree_map(lambda u: np.asarray(u, np.float64), updates['params'])
   enc = lambda mode: jax.tree_util.tree_leaves(moved[mode]['encoder'])
@@ -183,9 +187,9 @@ def test_eval_metrics_against_a_count_by_hand():
 
   model = Fixed(encoder=nsynth.Encoder(), head=None)
   batch = {'audio': np.zeros((12, T), np.float32), 'mask': mask, 'label': labels}
-  sums = jax.device_get(classifier.eval_sums(model, {'params': {}}, batch, num_classes))
+  sums = jax.device_get(nsynth_classifier.eval_sums(model, {'params': {}}, batch, num_classes))
   names = [f'c{i}' for i in range(num_classes)]
-  m = classifier.summarize({k: np.asarray(v, np.float64) for k, v in sums.items()}, names, 'x')
+  m = nsynth_classifier.summarize({k: np.asarray(v, np.float64) for k, v in sums.items()}, names, 'x')
   real = slice(0, 11)
   pred = logits[real].argmax(1)
   rank = (logits[real] > logits[real][np.arange(11), labels[real]][:, None]).sum(1)
@@ -203,7 +207,7 @@ def test_eval_metrics_against_a_count_by_hand():
             else m['per_class_accuracy'][name] == pytest.approx(expected))
   logp = logits[real] - np.log(np.exp(logits[real]).sum(1, keepdims=True))
   assert m['cross_entropy'] == pytest.approx(-np.mean(logp[np.arange(11), labels[real]]), rel=1e-5)
-  assert 'accuracy' in classifier.format_table(m)
+  assert 'accuracy' in nsynth_classifier.format_table(m)
 
 
 # ------------------------------------------------- runs: configs, pretrained starts, eval
@@ -300,13 +304,14 @@ def test_esc50_config_starts_from_an_autoencoder_trains_and_evaluates(esc_runs, 
 
 @pytest.mark.parametrize('kind', ['nsynth_classifier', 'nsynth_autoencoder_classifier'])
 def test_pretrained_start_takes_our_autoencoder_modules(esc_runs, kind):
-  from wavenet_jax import checkpointing, sharding
+  from wavenet_jax.checkpoints import checkpointing
+  from wavenet_jax.runtime import sharding
   tmp, src = esc_runs
   c = esc_config(tmp, src, 'tiny' + (',autoencoder' if kind != 'nsynth_classifier' else ''))
-  run = train.Run(c, str(tmp / f'init_{kind}'))
-  tx, _ = train.make_optimizer(c.train)
+  run = train.open_run(c, str(tmp / f'init_{kind}'))
+  tx, _ = optim.make_optimizer(c.train)
   fresh = run.init_state(tx).params
-  params, modules = train._params_from(str(tmp / 'ae'), fresh, sharding.make_mesh(), c)
+  params, modules = warm_start.params_from(str(tmp / 'ae'), fresh, sharding.make_mesh(), c)
   ae_params = checkpointing.load(str(tmp / 'ae'))[0]['params']['params']
   expected = ['encoder'] + (['decoder'] if kind != 'nsynth_classifier' else [])
   assert sorted(modules) == sorted(expected)
@@ -318,15 +323,16 @@ def test_pretrained_start_takes_our_autoencoder_modules(esc_runs, kind):
 def test_pretrained_start_from_magentas_checkpoint(esc_runs, tmp_path):
   """A TF1 checkpoint with magenta's names (tests/test_importers.py writes it) starts both modules."""
   from tests import test_importers
-  from wavenet_jax import importers, sharding
+  from wavenet_jax.checkpoints import magenta
+  from wavenet_jax.runtime import sharding
   tmp, src = esc_runs
   c = esc_config(tmp, src, 'tiny,autoencoder')
   tensors = test_importers.random_tensors(c.model, seed=3)
   prefix = test_importers.save_tf1(str(tmp_path / 'model.ckpt-200000'), tensors)
-  run = train.Run(c, str(tmp_path / 'run'))
-  fresh = run.init_state(train.make_optimizer(c.train)[0]).params
-  params, modules = train._params_from(prefix, fresh, sharding.make_mesh(), c)
-  imported = importers.import_magenta_nsynth(prefix, c.model)['params']
+  run = train.open_run(c, str(tmp_path / 'run'))
+  fresh = run.init_state(optim.make_optimizer(c.train)[0]).params
+  params, modules = warm_start.params_from(prefix, fresh, sharding.make_mesh(), c)
+  imported = magenta.import_magenta_nsynth(prefix, c.model)['params']
   assert sorted(modules) == ['decoder', 'encoder']
   for name in modules:
     jax.tree_util.tree_map(np.testing.assert_array_equal, params['params'][name], imported[name])
@@ -335,20 +341,22 @@ def test_pretrained_start_from_magentas_checkpoint(esc_runs, tmp_path):
 
 
 def test_bad_starts_and_class_counts_fail_in_one_line(esc_runs, demo_wavenet_run):
-  from wavenet_jax import checkpointing, config_checks, sharding
+  from wavenet_jax.checkpoints import checkpointing
+  from wavenet_jax.common import config_checks
+  from wavenet_jax.runtime import sharding
   tmp, src = esc_runs
   c = esc_config(tmp, src)
   c.model.classifier.num_classes = 50
   with pytest.raises(config_checks.ConfigError, match=r'model.classifier.num_classes=50: the dataset has 3 classes'):
-    train.Run(c, str(tmp / 'bad'))
+    train.open_run(c, str(tmp / 'bad'))
   c = esc_config(tmp, src)
-  run = train.Run(c, str(tmp / 'bad'))
-  fresh = run.init_state(train.make_optimizer(c.train)[0]).params
+  run = train.open_run(c, str(tmp / 'bad'))
+  fresh = run.init_state(optim.make_optimizer(c.train)[0]).params
   with pytest.raises(checkpointing.CheckpointError, match=r"has no parameter \['params'\]\['encoder'\].*a wavenet checkpoint does not fit"):
-    train._params_from(demo_wavenet_run, fresh, sharding.make_mesh(), c)
+    warm_start.params_from(demo_wavenet_run, fresh, sharding.make_mesh(), c)
   c.train.init_modules = ('decoder',)
   with pytest.raises(config_checks.ConfigError, match=r"train.init_modules: this model has no module 'decoder'"):
-    train._params_from(str(tmp / 'ae'), fresh, sharding.make_mesh(), c)
+    warm_start.params_from(str(tmp / 'ae'), fresh, sharding.make_mesh(), c)
 
 
 @pytest.fixture(scope='module')

@@ -22,7 +22,7 @@ from data import vctk
 from tests.corpus_trees import (assert_close_to, assert_skipped, leftovers, make_gtzan,
                                 read_examples, read_split, report_of, sine, split_sizes,
                                 stereo_44k, write)
-from wavenet_jax import audio
+from wavenet_jax.input import audio
 
 
 @pytest.fixture

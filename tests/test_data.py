@@ -19,7 +19,7 @@ from data import folder
 from data import prepare
 from tests.corpus_trees import (assert_close_to, assert_skipped, leftovers, make_gtzan,
                                 read_split, report_of, sine, split_sizes, stereo_44k, write)
-from wavenet_jax import audio
+from wavenet_jax.input import audio
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL_DEMO = dict(clip_seconds=0.25, train_per_class=3, validation_per_class=1)

@@ -11,8 +11,12 @@ import soundfile
 
 from configs import default
 from tests.test_nsynth import audio_batch, np_encoder
-from wavenet_jax import audio, checkpointing, embeddings, generate, nsynth
-from wavenet_jax.wavenet import WaveNet
+from wavenet_jax.apps import encode_synthesize
+from wavenet_jax.checkpoints import checkpointing, trained
+from wavenet_jax.generation import encoding, generate
+from wavenet_jax.input import audio
+from wavenet_jax.models import nsynth
+from wavenet_jax.models.wavenet import WaveNet
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOP, RATE, E = 16, 16000, 4
@@ -69,7 +73,7 @@ def config(checkpoint, **embeddings_options):
 
 
 def expected_embedding(path, encoder_params):
-  wav = embeddings.trim_for_encoding(audio.load(path, RATE), HOP)
+  wav = encoding.trim_for_encoding(audio.load(path, RATE), HOP)
   scaled = audio.nsynth_scalar(audio.mu_law_encode(wav[None], 256, 'nsynth'), 256)
   return np_encoder(encoder_params, scaled, tiny_config().encoder)[0]
 
@@ -103,7 +107,7 @@ def test_encode_writes_one_npy_per_file_equal_to_numpy(run, tmp_path, capsys):
   (src / 'notes.txt').write_text('not audio')
   # chunk_frames 2: windows of 2 frames + a 1-frame halo, checked against the whole file.
   c = config(workdir, input=str(src), batch_size=2, chunk_frames=2)
-  written = embeddings.encode_files(c, str(tmp_path / 'w'))
+  written = encode_synthesize.encode_files(c, str(tmp_path / 'w'))
   out = tmp_path / 'w' / 'embeddings'
   assert sorted(written) == sorted(str(out / n) for n in ('a.npy', 'sub/b.npy', 'sub/deeper/c.npy'))
   for name, frames in (('a', 6), ('sub/b', 4), ('sub/deeper/c', 4)):
@@ -118,11 +122,11 @@ def test_encode_writes_one_npy_per_file_equal_to_numpy(run, tmp_path, capsys):
 
 
 def test_windowed_encoding_equals_the_whole_file(run):
-  model = embeddings.load_model(run[0])
+  model = trained.load_nsynth(run[0])
   wavs = audio_batch(2, 40 * HOP, seed=1)
-  whole = embeddings.encode(model, wavs, chunk_frames=1000)
-  np.testing.assert_allclose(embeddings.encode(model, wavs, chunk_frames=3), whole, atol=1e-5)
-  np.testing.assert_allclose(embeddings.encode(model, wavs[1:], chunk_frames=7), whole[1:], atol=1e-5)
+  whole = encoding.encode(model, wavs, chunk_frames=1000)
+  np.testing.assert_allclose(encoding.encode(model, wavs, chunk_frames=3), whole, atol=1e-5)
+  np.testing.assert_allclose(encoding.encode(model, wavs[1:], chunk_frames=7), whole[1:], atol=1e-5)
 
 
 def test_synthesize_batches_files_yet_each_equals_generating_it_alone(run, tmp_path):
@@ -134,7 +138,7 @@ def test_synthesize_batches_files_yet_each_equals_generating_it_alone(run, tmp_p
   write_embeddings(tmp_path / 'emb', named)
   c = config(workdir, input=str(tmp_path / 'emb'))
   c.generate.batch_size = 2  # [short, long] pads short's frames; [other] alone
-  written = embeddings.synthesize_files(c, str(tmp_path / 'w'))
+  written = encode_synthesize.synthesize_files(c, str(tmp_path / 'w'))
   out = tmp_path / 'w' / 'synthesized'
   assert sorted(written) == sorted(str(out / f'{n}.wav') for n in named)
   wavs = {}
@@ -154,7 +158,7 @@ def test_interpolation_saves_its_mixes_and_synthesizes_them(run, tmp_path):
   write_embeddings(tmp_path, {'A': a, 'B': b})
   c = config(workdir, interpolate=(str(tmp_path / 'A.npy'), str(tmp_path / 'B.npy')),
              interpolation_steps=3, out_dir=str(tmp_path / 'out'))
-  written = embeddings.synthesize_files(c, str(tmp_path / 'w'))
+  written = encode_synthesize.synthesize_files(c, str(tmp_path / 'w'))
   names = ['A_B_mix0', 'A_B_mix0.5', 'A_B_mix1']
   assert sorted(written) == sorted(str(tmp_path / 'out' / f'{n}.wav') for n in names)
   mixes = [np.load(tmp_path / 'out' / f'{n}.npy') for n in names]
@@ -180,8 +184,8 @@ def test_bad_npy_fails_in_one_line_naming_it(run, tmp_path, array, needle):
     bad.write_text('not numpy')
   else:
     np.save(bad, array)
-  with pytest.raises(embeddings.EmbeddingError) as e:
-    embeddings.synthesize_files(config(run[0], input=str(folder)), str(tmp_path / 'w'))
+  with pytest.raises(encode_synthesize.EmbeddingError) as e:
+    encode_synthesize.synthesize_files(config(run[0], input=str(folder)), str(tmp_path / 'w'))
   assert str(e.value).startswith(f'{bad}: ') and needle in str(e.value) and '\n' not in str(e.value)
   assert not (tmp_path / 'w' / 'synthesized').exists()
 
@@ -194,12 +198,12 @@ def test_classifier_encodes_but_cannot_synthesize(run, tmp_path):
   clf = save_run(tmp_path / 'clf', {'params': {'params': {'encoder': params['encoder'], 'head': head}},
                                     'ema_params': None}, cfg)
   soundfile.write(tmp_path / 'x.wav', audio_batch(1, 48, seed=2)[0], RATE, subtype='FLOAT')
-  written = embeddings.encode_files(config(clf, input=str(tmp_path / 'x.wav')), str(tmp_path / 'w'))
+  written = encode_synthesize.encode_files(config(clf, input=str(tmp_path / 'x.wav')), str(tmp_path / 'w'))
   np.testing.assert_allclose(np.load(written[0]), expected_embedding(str(tmp_path / 'x.wav'),
                                                                       params['encoder']), atol=1e-4)
   write_embeddings(tmp_path / 'emb', {'e': np.zeros((2, E), np.float32)})
   with pytest.raises(checkpointing.CheckpointError, match='has no decoder') as e:
-    embeddings.synthesize_files(config(clf, input=str(tmp_path / 'emb')), str(tmp_path / 'w'))
+    encode_synthesize.synthesize_files(config(clf, input=str(tmp_path / 'emb')), str(tmp_path / 'w'))
   assert '\n' not in str(e.value)
 
 
@@ -211,8 +215,8 @@ def test_encode_from_a_magenta_tf_checkpoint(tmp_path):
   soundfile.write(tmp_path / 'x.wav', audio_batch(1, 64, seed=3)[0], RATE, subtype='FLOAT')
   c = config(prefix, input=str(tmp_path / 'x.wav'))
   c.model = cfg  # the magenta checkpoint is read as this model
-  written = embeddings.encode_files(c, str(tmp_path / 'w'))
-  params = embeddings.load_model(prefix, c).params
+  written = encode_synthesize.encode_files(c, str(tmp_path / 'w'))
+  params = trained.load_nsynth(prefix, c).params
   np.testing.assert_allclose(np.load(written[0]), expected_embedding(str(tmp_path / 'x.wav'),
                                                                       params['encoder']), atol=1e-4)
 
@@ -223,7 +227,7 @@ def test_wavenet_checkpoint_is_refused_in_one_line(tmp_path):
                      tiny.config('unused').model)
   (tmp_path / 'x.wav').write_bytes(b'')
   with pytest.raises(checkpointing.CheckpointError, match='not an NSynth autoencoder'):
-    embeddings.synthesize_files(config(workdir), str(tmp_path / 'w'))
+    encode_synthesize.synthesize_files(config(workdir), str(tmp_path / 'w'))
   proc = subprocess.run([sys.executable, 'launch.py', '--config=configs/default.py',
                          f'--workdir={workdir}', '--mode=encode',
                          f'--config.embeddings.input={tmp_path / "x.wav"}'],
@@ -243,6 +247,6 @@ def test_encode_input_that_cannot_work_fails_in_one_line(tmp_path):
                          (str(tmp_path / 'empty'), 'no wav/flac/au'),
                          (str(tmp_path / 'twins'), 'would write the same output a')):
     with pytest.raises(ValueError) as e:
-      embeddings.encode_files(config('unused', input=source), str(tmp_path / 'w'))
+      encode_synthesize.encode_files(config('unused', input=source), str(tmp_path / 'w'))
     assert needle in str(e.value) and '\n' not in str(e.value), str(e.value)
   assert not (tmp_path / 'w').exists()

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from tests import tiny
-from wavenet_jax import audio, generate, xla_cpu
-from wavenet_jax.wavenet import WaveNet
+from wavenet_jax.generation import generate
+from wavenet_jax.input import audio
+from wavenet_jax.runtime import xla_cpu
+from wavenet_jax.models.wavenet import WaveNet
 
 
 # The forward pass at the precision generation runs at (generate.full_precision): a GPU's
@@ -302,7 +304,7 @@ def test_trained_demo_model_generates_the_class_it_is_given(tmp_path):
   """
   from configs import demo as demo_config
   from data import demo as demo_data
-  from wavenet_jax import train
+  from wavenet_jax.apps import train
   rate, clip = 8000, 2000
   c = demo_config.get_config()
   c.seed = 0

@@ -5,8 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from wavenet_jax import importers, nsynth
-from wavenet_jax.checkpointing import CheckpointError
+from wavenet_jax.checkpoints import magenta
+from wavenet_jax.models import nsynth
+from wavenet_jax.checkpoints.checkpointing import CheckpointError
 
 tf = pytest.importorskip('tensorflow')
 
@@ -25,7 +26,7 @@ def random_tensors(config, seed):
   """{magenta name: array}: kernels ~ 1/sqrt(fan-in) so the gates stay in their soft range."""
   rng = np.random.default_rng(seed)
   out = {}
-  for name, shape in importers.magenta_nsynth_variables(config).items():
+  for name, shape in magenta.magenta_nsynth_variables(config).items():
     scale = 1 / np.sqrt(np.prod(shape[:-1])) if name.endswith('/W') else 0.2
     out[name] = (scale * rng.normal(size=shape)).astype(np.float32)
   return out
@@ -129,7 +130,7 @@ def magenta_scaled(wav):  # utils.mu_law, then / 128.0 as Config.build scales it
 
 def test_mapping_leaf_by_leaf(trained):
   prefix, _, t = trained
-  p = importers.import_magenta_nsynth(prefix, tiny_config())['params']
+  p = magenta.import_magenta_nsynth(prefix, tiny_config())['params']
   enc, dec = p['encoder'], p['decoder']
 
   def swap(a):  # magenta [sigmoid | tanh] halves -> ours [tanh | sigmoid]
@@ -171,7 +172,7 @@ def test_matches_magenta_equations(trained):
   prefix, _, t = trained
   config = tiny_config()
   model = nsynth.from_config(config)
-  params = importers.import_magenta_nsynth(prefix, config)
+  params = magenta.import_magenta_nsynth(prefix, config)
   rng = np.random.default_rng(2)
   n = np.arange(T)
   wav = (0.5 * np.sin(2 * np.pi * rng.uniform(0.02, 0.1, (2, 1)) * n)
@@ -197,13 +198,13 @@ def test_ema_preferred_raw_on_request(trained, tmp_path):
   def out2(params):
     return np.asarray(params['params']['decoder']['out2']['kernel'])
 
-  np.testing.assert_array_equal(out2(importers.import_magenta_nsynth(prefix, config)),
+  np.testing.assert_array_equal(out2(magenta.import_magenta_nsynth(prefix, config)),
                                 shadow['logits/W'][0, 0])
-  raw_params = importers.import_magenta_nsynth(prefix, config, use_ema=False)
+  raw_params = magenta.import_magenta_nsynth(prefix, config, use_ema=False)
   np.testing.assert_array_equal(out2(raw_params), raw['logits/W'][0, 0])
   # No shadows at all: the raw variables, even with use_ema.
   raw_only = save_tf1(str(tmp_path / 'model.ckpt-5'), raw)
-  np.testing.assert_array_equal(out2(importers.import_magenta_nsynth(raw_only, config)),
+  np.testing.assert_array_equal(out2(magenta.import_magenta_nsynth(raw_only, config)),
                                 raw['logits/W'][0, 0])
 
 
@@ -215,7 +216,7 @@ def test_error_lists_every_problem(tmp_path):
   t['cond_map_1/W'] = np.zeros((1, 1, 5, 32), np.float32)
   prefix = save_tf1(str(tmp_path / 'model.ckpt-7'), t, adam=True)
   with pytest.raises(CheckpointError) as err:
-    importers.import_magenta_nsynth(prefix, config)
+    magenta.import_magenta_nsynth(prefix, config)
   message = str(err.value)
   first = message.splitlines()[0]
   assert prefix in first
@@ -232,7 +233,7 @@ def test_other_architecture_fails(trained):
   c.dilations = (1, 2, 4, 8)  # one more decoder layer, all wider
   c.residual_channels = c.dilation_channels = 32
   with pytest.raises(CheckpointError) as err:
-    importers.import_magenta_nsynth(prefix, c)
+    magenta.import_magenta_nsynth(prefix, c)
   first = str(err.value).splitlines()[0]
   # layer 4: 4 convs x (W, biases); layers 1-3: 7 of 8 (skip biases are S wide) + startconv 2
   # + skip_start's W.
@@ -242,4 +243,4 @@ def test_other_architecture_fails(trained):
 
 def test_unreadable_checkpoint(tmp_path):
   with pytest.raises(CheckpointError, match='not a readable TF checkpoint'):
-    importers.import_magenta_nsynth(str(tmp_path / 'model.ckpt-1'), tiny_config())
+    magenta.import_magenta_nsynth(str(tmp_path / 'model.ckpt-1'), tiny_config())

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from configs import default
-from wavenet_jax import importers
-from wavenet_jax.checkpointing import CheckpointError
-from wavenet_jax.wavenet import WaveNet
+from wavenet_jax.checkpoints import ibab, warm_start
+from wavenet_jax.checkpoints.checkpointing import CheckpointError
+from wavenet_jax.models.wavenet import WaveNet
+from wavenet_jax.training import optim
 
 tf = pytest.importorskip('tensorflow')
 v1 = tf.compat.v1
@@ -166,7 +167,7 @@ def checkpoints(tmp_path_factory):
 def test_matches_ibab_equations(checkpoints, case):
   prefix, json_path, values = checkpoints[case]
   p, gc = CASES[case]
-  params, config = importers.import_ibab_wavenet(prefix, json_path)
+  params, config = ibab.import_ibab_wavenet(prefix, json_path)
   for key in ('filter_width', 'residual_channels', 'dilation_channels', 'skip_channels',
               'quantization_channels', 'use_biases', 'scalar_input', 'initial_filter_width'):
     assert config[key] == p[key], key
@@ -199,9 +200,9 @@ def test_params_dict_and_adam_slots(tmp_path, checkpoints):
   ibab_checkpoint(prefix, p, seed=0, adam=True, **gc)
   stored = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
   assert 'wavenet/dilated_stack/layer0/Variable/Adam' in stored and 'global_step' in stored
-  params, _ = importers.import_ibab_wavenet(prefix, p)  # wavenet_params as a dict
+  params, _ = ibab.import_ibab_wavenet(prefix, p)  # wavenet_params as a dict
   # Adam changed nothing yet: the same values as the trainable-only checkpoint of seed 0.
-  plain, _ = importers.import_ibab_wavenet(checkpoints['one_hot_gc'][0], p)
+  plain, _ = ibab.import_ibab_wavenet(checkpoints['one_hot_gc'][0], p)
   jax.tree_util.tree_map(np.testing.assert_array_equal, params, plain)
 
 
@@ -212,7 +213,7 @@ def test_shape_mismatch_first_line(tmp_path):
   json_path = tmp_path / 'wavenet_params.json'
   json_path.write_text(json.dumps({**p, 'residual_channels': 16}))
   with pytest.raises(CheckpointError) as err:
-    importers.import_ibab_wavenet(prefix, str(json_path))
+    ibab.import_ibab_wavenet(prefix, str(json_path))
   lines = str(err.value).splitlines()
   assert lines[0] == (f'{prefix}: wavenet/causal_layer/filter has shape [2, 32, 8] in the '
                       f'checkpoint, {json_path} gives [2, 32, 16]')
@@ -222,7 +223,7 @@ def test_shape_mismatch_first_line(tmp_path):
   assert 'wavenet/dilated_stack/layer3/Variable_2 (dense_bias): checkpoint [8] vs [16]' in lines[-1]
   # A gc cardinality given on the command line is checked against the embedding.
   with pytest.raises(CheckpointError) as err:
-    importers.import_ibab_wavenet(prefix, p, gc_cardinality=5)
+    ibab.import_ibab_wavenet(prefix, p, gc_cardinality=5)
   assert str(err.value).splitlines()[0] == (
       f'{prefix}: wavenet/embeddings/gc_embedding has shape [3, 4] in the checkpoint, '
       'gc_cardinality 5 and gc_channels 4 give [5, 4]')
@@ -232,7 +233,7 @@ def test_missing_and_unexpected_listed(checkpoints):
   prefix = checkpoints['one_hot_gc'][0]
   # One layer fewer and no biases: layer4's variables and every bias are unexpected.
   with pytest.raises(CheckpointError) as err:
-    importers.import_ibab_wavenet(prefix, {**PARAMS, 'dilations': [1, 2, 4, 1], 'use_biases': False})
+    ibab.import_ibab_wavenet(prefix, {**PARAMS, 'dilations': [1, 2, 4, 1], 'use_biases': False})
   message = str(err.value)
   lines = message.splitlines()
   assert lines[0] == (f'{prefix}: has wavenet/dilated_stack/layer0/Variable [6], which '
@@ -244,7 +245,7 @@ def test_missing_and_unexpected_listed(checkpoints):
   assert 'wavenet/dilated_stack/layer4/gc_filter [1, 4, 6]' in message
   # One layer more: layer5's 10 variables are missing, named with their role.
   with pytest.raises(CheckpointError) as err:
-    importers.import_ibab_wavenet(prefix, {**PARAMS, 'dilations': [1, 2, 4, 1, 2, 4]})
+    ibab.import_ibab_wavenet(prefix, {**PARAMS, 'dilations': [1, 2, 4, 1, 2, 4]})
   lines = str(err.value).splitlines()
   assert lines[0] == (f'{prefix}: wavenet/dilated_stack/layer5/filter is not in the checkpoint, '
                       'wavenet_params gives it [2, 8, 6]')
@@ -253,34 +254,36 @@ def test_missing_and_unexpected_listed(checkpoints):
   assert 'Adam' not in str(err.value) and 'global_step' not in str(err.value)
   # gc_cardinality=0 says "not conditioned": the gc variables are unexpected.
   with pytest.raises(CheckpointError, match='0 variables missing, 11 unexpected'):
-    importers.import_ibab_wavenet(prefix, PARAMS, gc_cardinality=0)
+    ibab.import_ibab_wavenet(prefix, PARAMS, gc_cardinality=0)
 
 
 def test_bad_inputs(tmp_path, checkpoints):
   prefix, json_path, _ = checkpoints['no_bias']
-  assert importers.is_ibab_checkpoint(prefix)
-  assert not importers.is_ibab_checkpoint(str(tmp_path / 'nothing'))
+  assert ibab.is_ibab_checkpoint(prefix)
+  assert not ibab.is_ibab_checkpoint(str(tmp_path / 'nothing'))
   with pytest.raises(ValueError, match=r'^wavenet_params: has no skip_channels \(ibab'):
-    importers.import_ibab_wavenet(prefix, {k: v for k, v in PARAMS.items() if k != 'skip_channels'})
+    ibab.import_ibab_wavenet(prefix, {k: v for k, v in PARAMS.items() if k != 'skip_channels'})
   with pytest.raises(ValueError, match=r'nope.json: not a readable wavenet_params.json'):
-    importers.import_ibab_wavenet(prefix, str(tmp_path / 'nope.json'))
+    ibab.import_ibab_wavenet(prefix, str(tmp_path / 'nope.json'))
   with pytest.raises(CheckpointError, match='not a readable TF checkpoint'):
-    importers.import_ibab_wavenet(str(tmp_path / 'model.ckpt-1'), json_path)
+    ibab.import_ibab_wavenet(str(tmp_path / 'model.ckpt-1'), json_path)
 
 
 def test_training_starts_from_an_ibab_checkpoint(checkpoints, tmp_path, capsys):
   """train.init_from = an ibab prefix: the run's params start as the import, then train."""
   from tests import tiny
-  from wavenet_jax import checkpointing, sharding, train
+  from wavenet_jax.apps import train
+  from wavenet_jax.checkpoints import checkpointing
+  from wavenet_jax.runtime import sharding
   prefix, json_path, _ = checkpoints['scalar']
-  _, model_config = importers.import_ibab_wavenet(prefix, json_path)
+  _, model_config = ibab.import_ibab_wavenet(prefix, json_path)
   c = tiny.config(tiny.build_demo(tmp_path / 'demo'), steps=1)
   c.model.update(model_config)
   c.train.init_from = prefix
-  run = train.Run(c, str(tmp_path / 'run'))
-  fresh = run.init_state(train.make_optimizer(c.train)[0]).params
-  params, _ = train._params_from(prefix, fresh, sharding.make_mesh(), c)
-  imported, _ = importers.import_ibab_wavenet(prefix, json_path)
+  run = train.open_run(c, str(tmp_path / 'run'))
+  fresh = run.init_state(optim.make_optimizer(c.train)[0]).params
+  params, _ = warm_start.params_from(prefix, fresh, sharding.make_mesh(), c)
+  imported, _ = ibab.import_ibab_wavenet(prefix, json_path)
   jax.tree_util.tree_map(np.testing.assert_array_equal, jax.device_get(params), imported)
   train.train_and_evaluate(c, str(tmp_path / 'run'))
   assert f'Initialised params from {prefix}' in capsys.readouterr().out
@@ -293,22 +296,22 @@ def test_speaker_rows_follow_our_class_order(checkpoints):
   """ibab's row i is speaker p{i} (its reader's id from the file name); a run with classes
   ('p2', 'p0') and a null row starts with rows [ibab 2, ibab 0, fresh]."""
   from tests import tiny
-  from wavenet_jax import sharding, train
+  from wavenet_jax.runtime import sharding
   prefix, json_path, _ = checkpoints['one_hot_gc']
-  imported, model_config = importers.import_ibab_wavenet(prefix, json_path)
+  imported, model_config = ibab.import_ibab_wavenet(prefix, json_path)
   c = tiny.config('unused')
   c.model.update(model_config)
   c.model.gc_cardinality = 3  # two classes + the null row
   c.model.gc_null_class = True
   like = WaveNet.from_config(c.model).init(jax.random.key(1), jnp.zeros((1, 4), jnp.int32),
                                           jnp.zeros((1,), jnp.int32))
-  params, _ = train._params_from(prefix, like, sharding.make_mesh(), c, ['p2', 'p0'])
+  params, _ = warm_start.params_from(prefix, like, sharding.make_mesh(), c, ['p2', 'p0'])
   table = np.asarray(imported['params']['gc_embedding'])
   got = np.asarray(params['params']['gc_embedding'])
   np.testing.assert_array_equal(got[:2], table[[2, 0]])
   np.testing.assert_array_equal(got[2], like['params']['gc_embedding'][2])
   np.testing.assert_array_equal(params['params']['gc_proj'], imported['params']['gc_proj'])
   with pytest.raises(CheckpointError, match=r"class 'blues': an ibab checkpoint ids its 3 classes"):
-    train._params_from(prefix, like, sharding.make_mesh(), c, ['p2', 'blues'])
+    warm_start.params_from(prefix, like, sharding.make_mesh(), c, ['p2', 'blues'])
   with pytest.raises(CheckpointError, match=r"class 'p7'.*out of range"):
-    train._params_from(prefix, like, sharding.make_mesh(), c, ['p2', 'p7'])
+    warm_start.params_from(prefix, like, sharding.make_mesh(), c, ['p2', 'p7'])

@@ -10,8 +10,11 @@ import pytest
 
 from tests import tiny
 from tests.test_nsynth import np_encoder
-from wavenet_jax import audio, checkpointing, config_checks, latent, train
-from wavenet_jax.wavenet import WaveNet
+from wavenet_jax.apps import embedding_plots, train
+from wavenet_jax.checkpoints import checkpointing
+from wavenet_jax.common import config_checks
+from wavenet_jax.input import audio
+from wavenet_jax.models.wavenet import WaveNet
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOP = 16
@@ -36,7 +39,7 @@ def gc_run(demo, tmp_path_factory):
 
 def test_gc_table_saved_exactly_labelled_and_plotted(gc_run, capsys):
   c, workdir = gc_run
-  written = latent.plot_embeddings(c, workdir)['gc_embedding']
+  written = embedding_plots.plot_embeddings(c, workdir)['gc_embedding']
   state, meta = checkpointing.load(workdir)
   table = state['ema_params']['params']['gc_embedding']  # [K + 1, C]
   assert not np.array_equal(table, state['params']['params']['gc_embedding'])  # the EMA one is taken
@@ -65,7 +68,7 @@ def test_gc_table_saved_exactly_labelled_and_plotted(gc_run, capsys):
 
 def test_pca_equals_the_covariance_eigenvectors():
   x = np.random.default_rng(0).normal(size=(9, 5)) * [3.0, 2.0, 1.0, 0.5, 0.1]
-  coords, ratio = latent.pca(x)
+  coords, ratio = embedding_plots.pca(x)
   centred = x - x.mean(0)
   values, vectors = np.linalg.eigh(np.cov(centred, rowvar=False))  # ascending
   top = vectors[:, ::-1][:, :2]
@@ -74,15 +77,15 @@ def test_pca_equals_the_covariance_eigenvectors():
     sign = np.sign(want[:, k] @ coords[:, k])
     np.testing.assert_allclose(coords[:, k], sign * want[:, k], atol=1e-10)
   np.testing.assert_allclose(ratio, values[::-1][:2] / values.sum(), rtol=1e-10)
-  np.testing.assert_array_equal(latent.pca(x[:1])[0], np.zeros((1, 2)))  # one point: nothing to spread
+  np.testing.assert_array_equal(embedding_plots.pca(x[:1])[0], np.zeros((1, 2)))  # one point: nothing to spread
 
 
 def test_tsne_needs_four_points_and_clamps_its_perplexity():
   x = np.random.default_rng(1).normal(size=(5, 3))
-  assert latent.tsne(x[:3], 30.0, 0) == (None, 't-SNE skipped: 3 points (it needs at least 4)')
-  coords, note = latent.tsne(x, 30.0, 0)
+  assert embedding_plots.tsne(x[:3], 30.0, 0) == (None, 't-SNE skipped: 3 points (it needs at least 4)')
+  coords, note = embedding_plots.tsne(x, 30.0, 0)
   assert coords.shape == (5, 2) and np.all(np.isfinite(coords)) and 'clamped to 1.33' in note
-  assert latent.tsne(x, 1.0, 0)[1] == ''  # small enough: kept, nothing said
+  assert embedding_plots.tsne(x, 1.0, 0)[1] == ''  # small enough: kept, nothing said
 
 
 def tiny_autoencoder_config(demo):
@@ -105,13 +108,13 @@ def test_autoencoder_vectors_are_mean_pooled_encoder_outputs(demo, tmp_path):
   workdir = str(tmp_path / 'ae')
   train.train_and_evaluate(c, workdir)
   c.latent.split, c.latent.max_examples = 'train', 10  # of 24 clips; 10 is not a batch multiple
-  written = latent.plot_embeddings(c, workdir)['encoder_train']
+  written = embedding_plots.plot_embeddings(c, workdir)['encoder_train']
   vectors = np.load(written['npy'])
   ids = np.load(os.path.join(workdir, 'latent', 'encoder_train_label_ids.npy'))
 
   state, _ = checkpointing.load(workdir)
   params = state['ema_params']['params']['encoder']
-  run = train.Run(c, workdir)
+  run = train.open_run(c, workdir)
   crops = [dict(zip(b, v)) for b in run.eval_batches('train') for v in zip(*b.values())][:10]
   want = []
   for crop in crops:
@@ -131,7 +134,7 @@ def test_autoencoder_vectors_are_mean_pooled_encoder_outputs(demo, tmp_path):
 
   c.latent.max_examples = 0
   with pytest.raises(config_checks.ConfigError, match=r'latent.max_examples=0: must be an integer >= 1'):
-    latent.plot_embeddings(c, workdir)
+    embedding_plots.plot_embeddings(c, workdir)
 
 
 def test_unconditioned_wavenet_fails_in_one_line(tmp_path):

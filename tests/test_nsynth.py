@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 from tests import tiny as tiny_helpers
-from wavenet_jax import audio, generate, nsynth
+from wavenet_jax.generation import generate
+from wavenet_jax.input import audio
+from wavenet_jax.models import nsynth
 
 
 def tiny(hop=16):
@@ -122,7 +124,7 @@ def test_full_size_h512_bo16_shapes():
 def test_tiny_autoencoder_config_trains_and_evaluates(tmp_path):
   from configs import nsynth_autoencoder
   from tests import tiny as tiny_helpers
-  from wavenet_jax import train
+  from wavenet_jax.apps import train
   data_dir = tiny_helpers.build_demo(str(tmp_path / 'demo'))
   c = nsynth_autoencoder.get_config('tiny')
   c.data.source = data_dir

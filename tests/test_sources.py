@@ -1,4 +1,4 @@
-"""wavenet_jax/sources.py and the pipeline over it: mixing, remapping, exclusions, host ranges.
+"""wavenet_jax/input/sources.py and the pipeline over it: mixing, remapping, exclusions, host ranges.
 
 Expectations are computed from the datasets as TFDS reads them (as_dataset), not through
 the code under test.
@@ -12,8 +12,8 @@ import tensorflow_datasets as tfds
 
 from configs import default
 from data import demo
-from wavenet_jax import input_pipeline, sources
-from wavenet_jax.config_checks import ConfigError
+from wavenet_jax.input import pipeline, sources
+from wavenet_jax.common.config_checks import ConfigError
 
 CLIP = 0.1  # seconds: 1,600 samples at 16 kHz
 
@@ -48,7 +48,7 @@ def resolve(source, corpus, options):
 
 
 def mixed(a, b, **extra):
-  """demo a without bell, plus demo b's drums relabelled bell (seed 000's swap, in miniature)."""
+  """demo a without bell, plus demo b's drums relabelled bell (the swap-a-speaker study in miniature)."""
   return sources.from_config(data_config(
       a, exclude=('bell',),
       mix=(dict(source=b, corpus='demo', include=('drum',), rename=('drum=bell',)),), **extra),
@@ -59,7 +59,7 @@ def one_epoch(src, which='train', process_index=0, process_count=1):
   """[(class name, audio int16)] of one epoch of the training stream, crops = whole clips."""
   n = src.host_num_examples(which, process_index, process_count)
   length = int(CLIP * 16000)
-  it = input_pipeline.train_iterator(
+  it = pipeline.train_iterator(
       src, which=which, seed=3, receptive_field=0, sample_size=length, batch_size=1,
       silence_threshold=0.0, shuffle_buffer=4, process_index=process_index,
       process_count=process_count)
@@ -117,7 +117,7 @@ def test_eval_batches_mix_validation_splits(two_sets):
   a, b = two_sets
   src = mixed(a, b)
   length = int(CLIP * 16000)
-  batches = list(input_pipeline.eval_batches(
+  batches = list(pipeline.eval_batches(
       src, which='eval', seed=0, receptive_field=0, sample_size=length, batch_size=4,
       silence_threshold=0.0))
   labels = np.concatenate([b_['label'][b_['mask'][:, 0] > 0] for b_ in batches])
@@ -143,11 +143,11 @@ def test_split_expressions_and_slices(two_sets):
   assert src.host_num_examples('train') == len(kept)  # a slice: counted by a pass
 
 
-def test_class_names_from_a_previous_run_come_first(two_sets, tmp_path, monkeypatch):
+def test_class_names_from_a_previous_run_come_first(two_sets, tmp_path):
   a, _ = two_sets
   previous = ['pluck', 'bell', 'zither']
-  monkeypatch.setattr(sources.checkpointing, 'load_meta', lambda path: {'class_names': previous})
-  src = sources.from_config(data_config(a, class_names_from='runs/x', exclude=('chirp',)), resolve)
+  src = sources.from_config(data_config(a, class_names_from='runs/x', exclude=('chirp',)), resolve,
+                            class_names_of=lambda path: previous)
   assert src.class_names == ['pluck', 'bell', 'zither', 'brass', 'drum', 'flute']
   got = one_epoch(src)
   want = [(n, x) for n, x in clips(a, 'train') if n != 'chirp']
@@ -178,14 +178,14 @@ def test_options_parse_numbers_and_booleans():
 
 
 def test_augmentation_in_the_stream_keeps_crops_and_meets_the_snr(two_sets):
-  from wavenet_jax import augment
+  from wavenet_jax.input import augment
   a, _ = two_sets
   src = sources.from_config(data_config(a), resolve)
   cfg = dict(mode='additive', noise='laplacian', snr_db=(5.0, 15.0))
   kwargs = dict(which='train', seed=3, receptive_field=0, sample_size=int(CLIP * 16000),
                 batch_size=6, silence_threshold=0.0, shuffle_buffer=4)
-  clean = next(input_pipeline.train_iterator(src, **kwargs))
-  noisy = [next(input_pipeline.train_iterator(src, augment=augment.from_config(cfg), **kwargs))
+  clean = next(pipeline.train_iterator(src, **kwargs))
+  noisy = [next(pipeline.train_iterator(src, augment=augment.from_config(cfg), **kwargs))
            for _ in range(2)]
   np.testing.assert_array_equal(noisy[0]['audio'], noisy[1]['audio'])  # deterministic
   np.testing.assert_array_equal(noisy[0]['label'], clean['label'])  # same clips, same order

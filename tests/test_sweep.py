@@ -13,7 +13,8 @@ import pytest
 
 from configs import demo
 from tests import tiny
-from wavenet_jax import config_checks, sweep, train
+from wavenet_jax.apps import sweep, sweep_spec, train
+from wavenet_jax.common import config_checks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS = ({'model.residual_channels': 4}, {'model.residual_channels': 8, 'train.learning_rate': 3e-3})
@@ -24,8 +25,9 @@ METRICS = ('bits_per_sample', 'bits_per_sample_per_class/bell')
 def tiny_overrides(data_dir):
   """tests/tiny.py's config as overrides of configs/demo.py (what a sweep file can say)."""
   small, base = tiny.config(data_dir), demo.get_config()
-  keys = [k for k in sweep._leaf_keys(small) if sweep._value(small, k) != sweep._value(base, k)]
-  return dict({k: sweep._value(small, k) for k in keys}, **{'train.generate_every_steps': 0})
+  value = sweep_spec.config_value
+  keys = [k for k in sweep_spec._leaf_keys(small) if value(small, k) != value(base, k)]
+  return dict({k: value(small, k) for k in keys}, **{'train.generate_every_steps': 0})
 
 
 def write_sweep(path, spec):
@@ -56,7 +58,7 @@ def finished(demo_dir, tmp_path_factory):
   tmp = tmp_path_factory.mktemp('sweep')
   spec = {'base': 'configs/demo.py', 'overrides': tiny_overrides(demo_dir), 'runs': RUNS, 'metrics': METRICS}
   path = write_sweep(tmp / 'two.py', spec)
-  s = sweep.load(path)
+  s = sweep_spec.load(path)
   root = str(tmp / 'root')
   half = copy.deepcopy(s.runs[0].config)
   half.train.num_train_steps = 3
@@ -88,7 +90,7 @@ def test_each_run_trains_in_its_workdir_and_the_table_holds_its_final_metrics(fi
   assert [t['train.learning_rate'] for t in table] == ['0.002', '0.003']  # the base's where a run sets none
   # The marker holds the metrics of the run's last checkpoint, as --mode=eval computes them.
   with contextlib.redirect_stdout(io.StringIO()):
-    again = train.evaluate(sweep.load(path).runs[1].config, os.path.join(root, NAMES[1]))
+    again = train.evaluate(sweep_spec.load(path).runs[1].config, os.path.join(root, NAMES[1]))
   assert again['bits_per_sample'] == results[1]['metrics']['bits_per_sample']
   md = open(os.path.join(root, 'results.md')).read()
   assert f"| {NAMES[0]} | 4 | 0.002 | {results[0]['metrics']['bits_per_sample']:.4f} |" in md
@@ -100,7 +102,7 @@ def test_relaunch_skips_finished_runs(finished, tmp_path):
   path, root, rows, _ = finished
   root = copy_root(root, tmp_path)
   before = checkpoints(root)
-  again, stdout = run_quietly(sweep.load(path), root)
+  again, stdout = run_quietly(sweep_spec.load(path), root)
   assert stdout.count('Skipping run') == 2 and '===' not in stdout and 'Resuming' not in stdout
   assert checkpoints(root) == before
   assert again == rows
@@ -112,7 +114,7 @@ def test_shards_run_their_share_and_any_shard_tabulates_every_finished_run(finis
   for name in NAMES:  # both runs killed after their last checkpoint
     os.remove(os.path.join(root, name, 'result.json'))
   before = checkpoints(root)
-  part, stdout = run_quietly(sweep.load(path), root, (1, 2))
+  part, stdout = run_quietly(sweep_spec.load(path), root, (1, 2))
   assert f'=== run 2/2 {NAMES[1]}' in stdout and NAMES[0] + ':' not in stdout
   assert 'Resuming from' in stdout and 'steps 6 -> 6' in stdout  # resumed, not restarted
   assert not os.path.exists(os.path.join(root, NAMES[0], 'result.json'))
@@ -126,17 +128,17 @@ def test_shards_run_their_share_and_any_shard_tabulates_every_finished_run(finis
   assert checkpoints(root) == before
   with open(os.path.join(root, 'results.csv')) as f:
     table = list(csv.DictReader(f))
-  # launch.py's XLA:CPU flags (wavenet_jax/xla_cpu.py) are not this process's: float32 rounding differs.
+  # launch.py's XLA:CPU flags (wavenet_jax/runtime/xla_cpu.py) are not this process's: float32 rounding differs.
   assert [float(t['bits_per_sample']) for t in table] == pytest.approx(
       [r['metrics']['bits_per_sample'] for r in rows], rel=1e-6)
 
 
 def test_a_finished_run_of_another_config_is_refused(finished):
   path, root, _, _ = finished
-  spec = sweep.load_python(path, 'get_sweep', '--sweep')
+  spec = sweep_spec.load_python(path, 'get_sweep', '--sweep')
   spec['overrides']['train.num_train_steps'] = 7
   with pytest.raises(config_checks.ConfigError, match='train.num_train_steps=6 there, 7 now'):
-    sweep.run(sweep.from_spec(spec, 'changed'), root)
+    sweep.run(sweep_spec.from_spec(spec, 'changed'), root)
 
 
 @pytest.mark.parametrize('change,needle', [
@@ -169,12 +171,12 @@ def test_bad_sweeps_fail_in_one_line_before_anything_is_written(tmp_path, change
 def test_names_are_readable_unique_and_safe():
   runs = [{'model.dilations': (1, 2), 'data.source': 'a/b'}, {'model.dilations': (1, 2), 'data.source': 'a b'},
           {'model.dilations': (4,) * 60, 'data.source': ''}, {'model.dilations': (1,), 'data.source': 'c'}]
-  names = sweep._names(runs, ['model.dilations', 'data.source'], 'test')
+  names = sweep_spec._names(runs, ['model.dilations', 'data.source'], 'test')
   assert names[0].startswith('dilations=1-2,source=a-b~') and names[1].startswith('dilations=1-2,source=a-b~')
   assert names[0] != names[1] and len(names[2]) <= 130 and '~' in names[2]  # cleaned alike / too long: hashed
   assert names[3] == 'dilations=1,source=c'
-  assert sweep._names([{'a.x': 1, 'b.x': 2}], ['a.x', 'b.x'], 'test') == ['a.x=1,b.x=2']
-  assert sweep._names([{}], [], 'test') == ['base']
+  assert sweep_spec._names([{'a.x': 1, 'b.x': 2}], ['a.x', 'b.x'], 'test') == ['a.x=1,b.x=2']
+  assert sweep_spec._names([{}], [], 'test') == ['base']
   assert all('/' not in n and ' ' not in n for n in names)
   with pytest.raises(config_checks.ConfigError, match='--sweep_shard=2/2'):
     sweep.parse_shard('2/2')
@@ -194,7 +196,7 @@ def test_launch_reports_a_bad_sweep_in_one_line(tmp_path):
 def test_a_diverging_run_is_a_result_not_a_crash(demo_dir, tmp_path):
   spec = {'base': 'configs/demo.py', 'overrides': dict(tiny_overrides(demo_dir), **{'train.num_train_steps': 2}),
           'runs': ({'train.learning_rate': 1e30},)}
-  s = sweep.load(write_sweep(tmp_path / 'nan.py', spec))
+  s = sweep_spec.load(write_sweep(tmp_path / 'nan.py', spec))
   rows, stdout = run_quietly(s, str(tmp_path / 'root'))
   assert rows[0]['status'] == 'diverged' and rows[0]['metrics']['bits_per_sample'] != rows[0]['metrics']['bits_per_sample']
   assert 'loss became' in open(tmp_path / 'root' / 'results.md').read()

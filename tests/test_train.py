@@ -12,7 +12,12 @@ import numpy as np
 import pytest
 
 from tests import tiny
-from wavenet_jax import config_checks, sharding, train
+from wavenet_jax.apps import train
+from wavenet_jax.common import config_checks
+from wavenet_jax.kinds import registry
+from wavenet_jax.kinds import wavenet as wavenet_kind
+from wavenet_jax.runtime import sharding
+from wavenet_jax.training import optim, steps
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -36,7 +41,7 @@ def test_learns_a_sine_chord(conditioned):
   c.model.skip_channels = 32
   c.model.quantization_channels = 256
   c.train.learning_rate = 2e-2
-  model = train.create_model(c, 2 if conditioned else 0)
+  model = registry.of(c.model).build(c, 2 if conditioned else 0)
   rf = model.receptive_field
   chords = [(155.56, 196.0, 233.08), (261.63, 329.63, 392.0)]  # ibab's test chord, and C major.
   n = rf + 600
@@ -44,12 +49,12 @@ def test_learns_a_sine_chord(conditioned):
   audio = np.stack([_sine_chord(chords[l], n, phase=0.5 * i) for i, l in enumerate(labels)])
   batch = {'audio': audio, 'mask': np.ones_like(audio), 'label': labels}
   mesh = sharding.make_mesh()
-  tx, schedule = train.make_optimizer(c.train)
+  tx, schedule = optim.make_optimizer(c.train)
   params = model.init(jax.random.key(0), jnp.zeros((1, 8), jnp.int32),
                       jnp.zeros((1,), jnp.int32) if conditioned else None)
-  state = train.TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
+  state = steps.TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
                            ema_params=None, rng=jax.random.PRNGKey(0))
-  step = train.make_train_step(model, c, tx, schedule, mesh)
+  step = steps.make_train_step(registry.of(c.model), model, c, tx, schedule, mesh)
   gbatch = sharding.global_batch(batch, mesh)
   losses = []
   for _ in range(250):
@@ -58,7 +63,7 @@ def test_learns_a_sine_chord(conditioned):
   assert losses[0] / min(losses[-10:]) >= 50, (losses[0], losses[-10:])
   if conditioned:  # each class's chord is predicted well only under its own id.
     swapped = dict(batch, label=1 - labels)
-    nll, mask = train.nll_per_target(model, c.model, state.params, sharding.global_batch(swapped, mesh), rf)
+    nll, mask = wavenet_kind.nll_per_target(model, c.model, state.params, sharding.global_batch(swapped, mesh))
     assert float(jnp.mean(nll)) > 5 * min(losses[-10:])
 
 
@@ -81,7 +86,7 @@ def test_launch_demo_end_to_end_and_eval(demo_dir, tmp_path):
   assert 0 < metrics['bits_per_sample'] <= 8
 
   # --mode=generate: every class, from silence and from a prime wav, in chunks.
-  from wavenet_jax import audio
+  from wavenet_jax.input import audio
   prime = str(tmp_path / 'my prime.wav')
   audio.write_wav(prime, 0.5 * np.sin(np.arange(3000) * 0.07), 44100)  # resampled to 16 kHz
   gen = subprocess.run(common + ['--mode=generate', '--config.generate.num_samples=300',
@@ -274,7 +279,7 @@ def trained_workdir(demo_dir, tmp_path_factory):
     ('primes', ('/nonexistent/prime.wav',), '/nonexistent/prime.wav'),
 ])
 def test_generate_rejects_bad_options_before_compiling(demo_dir, trained_workdir, key, value, needle):
-  from wavenet_jax import generate_files
+  from wavenet_jax.apps import generate_files
   c = tiny.config(demo_dir, steps=1)
   workdir = trained_workdir
   c.generate[key] = value
@@ -285,7 +290,8 @@ def test_generate_rejects_bad_options_before_compiling(demo_dir, trained_workdir
 
 
 def test_generate_without_checkpoint_says_so(tmp_path):
-  from wavenet_jax import checkpointing, generate_files
+  from wavenet_jax.apps import generate_files
+  from wavenet_jax.checkpoints import checkpointing
   c = tiny.config('unused')
   with pytest.raises(checkpointing.CheckpointError, match='no checkpoints'):
     generate_files.generate_files(c, str(tmp_path))
@@ -293,7 +299,7 @@ def test_generate_without_checkpoint_says_so(tmp_path):
 
 def test_class_dropout_drops_at_its_rate():
   labels = jnp.arange(20000) % 5
-  out = np.asarray(train.drop_classes(jax.random.key(0), labels, 0.3, 5))
+  out = np.asarray(steps.drop_classes(jax.random.key(0), labels, 0.3, 5))
   dropped = out == 5
   assert abs(dropped.mean() - 0.3) < 0.015  # 0.3 ± 4.6 standard errors
   np.testing.assert_array_equal(out[~dropped], np.asarray(labels)[~dropped])
@@ -301,7 +307,8 @@ def test_class_dropout_drops_at_its_rate():
 
 def test_null_class_trains_and_generates_unconditioned(demo_dir, tmp_path):
   """Class dropout moves the null row (only it can: no other example uses it); -1 generates from it."""
-  from wavenet_jax import checkpointing, generate_files
+  from wavenet_jax.apps import generate_files
+  from wavenet_jax.checkpoints import checkpointing
   rows = {}
   for rate in (0.0, 0.5):
     c = tiny.config(demo_dir, batch_size=4, steps=3)
@@ -312,7 +319,7 @@ def test_null_class_trains_and_generates_unconditioned(demo_dir, tmp_path):
     state, meta = checkpointing.load(workdir)
     assert meta['null_class_id'] == 6 and meta['gc_cardinality'] == 7
     rows[rate] = np.asarray(state['params']['params']['gc_embedding'])
-  init = train.Run(c, str(tmp_path / 'fresh')).init_state(train.make_optimizer(c.train)[0]).params
+  init = train.open_run(c, str(tmp_path / 'fresh')).init_state(optim.make_optimizer(c.train)[0]).params
   init_row = np.asarray(init['params']['gc_embedding'])[6]
   np.testing.assert_array_equal(rows[0.0][6], init_row)  # never used without dropout
   assert np.abs(rows[0.5][6] - init_row).max() > 1e-4
@@ -345,7 +352,7 @@ def test_gtzan_config_trains_on_a_raw_tree_and_without_one_says_where(tmp_path):
   assert out.returncode == 0, out.stderr[-3000:]
   assert 'prepared gtzan dataset' in out.stdout and '3 classes' in out.stdout
   assert 'step 2/2' in out.stdout and 'blues' in out.stdout
-  # Seed 000's generation command: every genre and unconditioned, from silence and from a prime.
+  # The WaveNet-Audio generation command: every genre and unconditioned, from silence and from a prime.
   prime = tmp_path / 'prime one.wav'
   corpus_trees.write(prime, corpus_trees.sine(440, 0.5, 0.05, 16_000), 16_000)
   gen = subprocess.run(base + [f"--config.generate.primes=('{prime}',)", '--config.generate.num_samples=200',
@@ -356,7 +363,7 @@ def test_gtzan_config_trains_on_a_raw_tree_and_without_one_says_where(tmp_path):
   stems = [f'{g}{p}_seed0' for g in ('blues', 'jazz', 'rock', 'unconditioned') for p in ('', '_prime one')]
   assert written == sorted([s + '.png' for s in stems] + [s + '.wav' for s in stems])
   import soundfile
-  from wavenet_jax import audio
+  from wavenet_jax.input import audio
   primed, _ = soundfile.read(tmp_path / 'run' / 'generated' / 'jazz_prime one_seed0.wav')
   trimmed = audio.trim_silence(audio.load(str(prime), 16_000), 0.1)
   assert 0 < len(trimmed) and len(primed) == len(trimmed) + 200  # the trimmed prime, then 200 more

@@ -1,4 +1,4 @@
-"""Seed 000's transfer study on the demo corpus with one class swapped: the report's numbers
+"""The swap-a-speaker transfer study on the demo corpus with one class swapped: the report's numbers
 against separately evaluated checkpoints and numpy, resuming, and its bad inputs."""
 import json
 import os
@@ -8,7 +8,9 @@ import pytest
 
 from configs import transfer_speaker_to_blues
 from tests import tiny
-from wavenet_jax import checkpointing, config_checks, train, transfer
+from wavenet_jax.apps import train, transfer
+from wavenet_jax.checkpoints import checkpointing
+from wavenet_jax.common import config_checks
 
 
 def study_config(demo_dir, init_from):
@@ -122,7 +124,7 @@ def test_bad_study_configs_fail_in_one_line(study, tmp_path):
 
 def test_demo_variant_data_is_the_demo_with_bell_swapped_for_drums(study):
   """The shipped :demo config's data (no source: the synthesised demo, also in its mix entry)."""
-  from wavenet_jax import sources
+  from wavenet_jax.input import sources
   c, _, _ = study
   shipped = transfer_speaker_to_blues.get_config('demo').data
   seen = []

@@ -7,8 +7,9 @@ import pytest
 
 from configs import default
 from tests import tiny
-from wavenet_jax import train
-from wavenet_jax.wavenet import WaveNet, receptive_field
+from wavenet_jax.kinds import registry
+from wavenet_jax.kinds import wavenet as wavenet_kind
+from wavenet_jax.models.wavenet import WaveNet, receptive_field
 
 
 def np_forward(p, inputs, m: WaveNet, gc=None, lc=None):
@@ -171,7 +172,7 @@ def _tiny_config():
 
 def test_padded_crop_gives_the_unpadded_loss():
   c = _tiny_config()
-  m = train.create_model(c, 0)
+  m = registry.of(c.model).build(c, 0)
   rf = m.receptive_field
   rng = np.random.default_rng(0)
   valid, total = rf + 11, rf + 30
@@ -179,8 +180,8 @@ def test_padded_crop_gives_the_unpadded_loss():
   params = m.init(jax.random.key(0), jnp.zeros((1, 10), jnp.int32))
 
   def masked_loss(audio, mask):
-    nll, tmask = train.nll_per_target(m, c.model, params, {'audio': jnp.asarray(audio)[None],
-                                                            'mask': jnp.asarray(mask)[None]}, rf)
+    nll, tmask = wavenet_kind.nll_per_target(m, c.model, params, {'audio': jnp.asarray(audio)[None],
+                                                                   'mask': jnp.asarray(mask)[None]})
     return float(jnp.sum(nll * tmask) / jnp.sum(tmask))
 
   unpadded = masked_loss(clip, np.ones(valid, np.float32))

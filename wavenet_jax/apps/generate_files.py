@@ -1,0 +1,136 @@
+"""`launch.py --mode=generate`: a checkpoint -> one wav and one spectrogram PNG per stream.
+
+Streams = classes (every class of a conditioned model, or the configured ids) x primes
+(none = a sample of silence; generate.unprimed_too adds it beside the primes) x
+streams_per_class seeds, generated `batch_size` at a time in chunks, each chunk appended
+to its wav as it arrives. Everything a user can get wrong is
+checked before anything compiles.
+"""
+import dataclasses
+import os
+import sys
+import time
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from wavenet_jax.checkpoints import trained
+from wavenet_jax.common import config_checks, plots
+from wavenet_jax.generation import generate
+from wavenet_jax.input import audio
+
+
+@dataclasses.dataclass
+class Stream:
+  name: str
+  class_id: Optional[int]
+  prime: Optional[np.ndarray]  # mu-law classes of the trimmed prime, [P]
+  seed: int
+
+
+def check_options(g) -> None:
+  if not isinstance(g.num_samples, int) or g.num_samples <= 0:
+    raise config_checks.ConfigError(f'generate.num_samples={g.num_samples!r}: must be an integer >= 1')
+  check_sampling(g, ('batch_size', 'chunk_size', 'streams_per_class'))
+
+
+def check_sampling(g, counts) -> None:
+  """config.generate's sampling options and the positive integers named in `counts`."""
+  if g.temperature < 0:
+    raise config_checks.ConfigError(f'generate.temperature={g.temperature!r}: must be >= 0')
+  if not isinstance(g.top_k, int) or g.top_k < 0:
+    raise config_checks.ConfigError(f'generate.top_k={g.top_k!r}: must be an integer >= 0 (0 = off)')
+  if not 0 < g.top_p <= 1:
+    raise config_checks.ConfigError(f'generate.top_p={g.top_p!r}: must be in (0, 1] (1 = off)')
+  if g.get('guidance', 1.0) < 0:
+    raise config_checks.ConfigError(f'generate.guidance={g.guidance!r}: must be >= 0 (1 = off)')
+  for key in counts:
+    if not isinstance(g[key], int) or isinstance(g[key], bool) or g[key] < 1:
+      raise config_checks.ConfigError(f'generate.{key}={g[key]!r}: must be an integer >= 1')
+
+
+def plan_streams(g, model, meta):
+  names = meta['class_names']
+  null = meta.get('null_class_id')  # a conditioned model's "no class" row, if trained with one
+  if model.gc_cardinality:
+    ids = list(g.class_ids) or list(range(len(names))) + ([null] if null is not None else [])
+    for k, i in enumerate(ids):
+      if i == -1 and null is not None:
+        ids[k] = null
+      elif not isinstance(i, int) or not 0 <= i < model.gc_cardinality:
+        raise config_checks.ConfigError(
+            f'generate.class_ids: {i!r} is not a class id of this model (0..{model.gc_cardinality - 1}'
+            + (', or -1 for its null class)' if null is not None else '; it has no null class)'))
+  elif g.class_ids:
+    raise config_checks.ConfigError('generate.class_ids: this model is not class conditioned')
+  else:
+    ids = [None]
+  primes = [(None, None)]  # one sample of silence: unprimed
+  if g.primes:
+    primes = [(None, None)] if g.get('unprimed_too', False) else []
+    for path in g.primes:
+      wav = audio.trim_silence(audio.load(path, meta['sample_rate']), g.prime_silence_threshold)
+      if wav.size == 0:
+        raise audio.AudioError(f'{path}: silent after trimming at {g.prime_silence_threshold}')
+      q = audio.mu_law_encode(wav, model.quantization_channels, meta['model']['mu_law'])
+      primes.append((os.path.splitext(os.path.basename(path))[0], q))
+  streams = []
+  for i in ids:
+    label = 'unconditioned' if i is None or i == null else (names[i] if i < len(names) else f'class{i}')
+    for prime_name, q in primes:
+      for s in range(g.streams_per_class):
+        seed = g.seed + s
+        name = label + (f'_{prime_name}' if prime_name else '') + f'_seed{seed}'
+        streams.append(Stream(name, i, q, seed))
+  return streams
+
+
+def _prime_inputs(model, streams, mu_law):
+  """Streams' primes left-padded with silence to one length -> network inputs [B, P]."""
+  silent = generate.silence_class(model, mu_law)
+  primes = [s.prime if s.prime is not None else np.array([silent]) for s in streams]
+  length = max(len(p) for p in primes)
+  classes = np.stack([np.concatenate([np.full(length - len(p), silent), p]) for p in primes])
+  return generate.class_to_input(model, jnp.asarray(classes, jnp.int32), mu_law)
+
+
+def generate_files(config, workdir: str):
+  g = config.generate
+  check_options(g)
+  workdir = config_checks.check_workdir(workdir)
+  model, params, meta = trained.load_wavenet(g.checkpoint or workdir)
+  streams = plan_streams(g, model, meta)
+  null = trained.check_guidance(g.guidance, meta)
+  mu_law, rate, q = meta['model']['mu_law'], meta['sample_rate'], model.quantization_channels
+  out_dir = g.out_dir or os.path.join(workdir, 'generated')
+  os.makedirs(out_dir, exist_ok=True)
+  import soundfile
+  written = []
+  for b in range(0, len(streams), g.batch_size):
+    batch = streams[b:b + g.batch_size]
+    keys = jnp.stack([jax.random.key(s.seed) for s in batch])
+    gc = jnp.asarray([s.class_id for s in batch], jnp.int32) if model.gc_cardinality else None
+    paths = [os.path.join(out_dir, s.name + '.wav') for s in batch]
+    with audio.wav_writers(paths, rate) as wavs:
+      for f, s in zip(wavs, batch):  # the output holds the prime, then the continuation.
+        if s.prime is not None:
+          f.write(audio.mu_law_decode(s.prime, q, mu_law))
+      start, done = time.time(), 0
+      for chunk in generate.generate_chunks(model, params, keys, g.num_samples, g.chunk_size, gc,
+                                            g.temperature, mu_law, _prime_inputs(model, batch, mu_law),
+                                            g.top_k, g.top_p, guidance=g.guidance, null_id=null):
+        samples = audio.mu_law_decode(np.asarray(chunk), q, mu_law)  # [B, n]
+        for f, x in zip(wavs, samples):
+          f.write(x)
+        done += chunk.shape[1]
+        rate_now = done * len(batch) / max(time.time() - start, 1e-9)
+        print(f'\rstreams {b + 1}-{b + len(batch)}/{len(streams)}: {done}/{g.num_samples} samples, '
+              f'{rate_now:,.0f} samples/s', end='', file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    for path, s in zip(paths, batch):
+      plots.save_spectrogram(path[:-4] + '.png', soundfile.read(path, dtype='float32')[0], rate, s.name)
+      written.append(path)
+  print(f'wrote {len(written)} wav files (+ spectrogram PNGs) to {out_dir}', flush=True)
+  return written

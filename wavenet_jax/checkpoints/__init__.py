@@ -1,0 +1,1 @@
+"""Checkpoints: orbax save/restore, importers of ibab's and magenta's TF checkpoints, warm starts."""

@@ -1,0 +1,1 @@
+"""Fast generation: queue state, one step, and the sampling scan."""

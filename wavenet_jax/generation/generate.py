@@ -1,0 +1,334 @@
+"""Fast generation (Paine et al. 2016): one jitted lax.scan over per-layer queue state.
+
+The carry is an explicit pytree of ring buffers (`WaveNet.init_queues`), so each sample
+costs O(layers) and no Python runs per sample. `WaveNet.step` uses the same parameters and
+layer code as the training forward pass; tests/test_generate.py checks that they agree.
+On a CPU, B streams run as equal groups, each on a thread (`stream_groups`; B padded to
+a multiple of them); `guide` is classifier-free guidance against a null class.
+
+Generation computes every matmul at full float32 precision (`full_precision`): a GPU's
+default runs a large matmul in TF32 (a TPU's in bf16 passes) but a one-row one exactly, so
+with defaults stepping and the forward pass would differ (docs/performance.md#full-precision-matmuls).
+Training keeps the backend's fast default; the model generates as trained up to that rounding.
+"""
+import concurrent.futures
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from wavenet_jax.input import audio
+from wavenet_jax.runtime import xla_cpu
+from wavenet_jax.models.wavenet import WaveNet
+
+
+def full_precision(fn):
+  """fn with every matmul it traces at float32's full precision (see the module doc); the
+  forward pass a generation is compared with runs under jax.default_matmul_precision('highest')."""
+  @functools.wraps(fn)
+  def wrapped(*args, **kwargs):
+    with jax.default_matmul_precision('highest'):
+      return fn(*args, **kwargs)
+  return wrapped
+
+
+def init_queues(model: WaveNet, batch_size: int):
+  return model.init_queues(batch_size)
+
+
+@full_precision
+def step(model: WaveNet, params, queues, x_t, gc_ids=None, lc_t=None):
+  """(logits [B, Q], queues) for one input sample per stream."""
+  gc = None if gc_ids is None else model.apply(params, gc_ids, method=WaveNet.global_condition)
+  return model.apply(params, queues, x_t, gc, lc_t, method=WaveNet.step)
+
+
+@full_precision
+def step_through(model: WaveNet, params, inputs, gc_ids=None, lc=None, queues=None):
+  """Teacher forcing one sample at a time: inputs [B, T] -> (logits [B, T, Q], queues)."""
+  queues = model.init_queues(inputs.shape[0]) if queues is None else queues
+  gc = None if gc_ids is None else model.apply(params, gc_ids, method=WaveNet.global_condition)
+
+  def body(queues, xs):
+    x_t, lc_t = xs
+    logits, queues = model.apply(params, queues, x_t, gc, lc_t, method=WaveNet.step)
+    return queues, logits
+
+  xs = (jnp.moveaxis(inputs, 1, 0), None if lc is None else jnp.moveaxis(lc, 1, 0))
+  queues, logits = jax.lax.scan(body, queues, xs)
+  return jnp.moveaxis(logits, 0, 1), queues
+
+
+def sample(uniform, logits, temperature, top_k=0, top_p=1.0):
+  """Categorical draw by inverse CDF. uniform [B], logits [B, Q] -> [B].
+
+  temperature 0 = argmax; top_k > 0 keeps the k likeliest classes; top_p < 1 keeps the
+  smallest set of likeliest classes whose probability reaches top_p (nucleus).
+  One uniform per stream and step, drawn before the scan: a Gumbel draw inside it would
+  run threefry over all Q classes every sample, which costs more than the network.
+  """
+  if temperature == 0:
+    return jnp.argmax(logits, axis=-1).astype(jnp.int32)
+  logits = logits / temperature
+  if top_k:
+    kth = jax.lax.top_k(logits, top_k)[0][:, -1:]
+    logits = jnp.where(logits < kth, -jnp.inf, logits)
+  if top_p < 1.0:
+    ordered = jnp.sort(logits, axis=-1)[:, ::-1]  # [B, Q] descending
+    before = jnp.cumsum(jax.nn.softmax(ordered, axis=-1), axis=-1) - jax.nn.softmax(ordered, axis=-1)
+    # The last kept class is the one whose preceding mass is still below top_p.
+    threshold = jnp.min(jnp.where(before < top_p, ordered, jnp.inf), axis=-1, keepdims=True)
+    logits = jnp.where(logits < threshold, -jnp.inf, logits)
+  cdf = jnp.cumsum(jax.nn.softmax(logits, axis=-1), axis=-1)
+  below = jnp.sum(cdf < uniform[:, None] * cdf[:, -1:], axis=-1)
+  return jnp.minimum(below, logits.shape[-1] - 1).astype(jnp.int32)
+
+
+def class_to_input(model: WaveNet, classes, mu_law='ibab'):
+  """A sampled class becomes the next input the way training fed it (train.model_inputs)."""
+  if not model.scalar_input:
+    return classes
+  q = model.quantization_channels
+  if mu_law == 'nsynth':
+    return audio.nsynth_scalar(classes, q, xp=jnp)
+  return audio.mu_law_decode(classes, q, mu_law, xp=jnp)
+
+
+def silence_class(model: WaveNet, mu_law='ibab') -> int:
+  return int(audio.mu_law_encode(np.zeros(1), model.quantization_channels, mu_law)[0])
+
+
+def silence(model: WaveNet, batch_size: int, mu_law='ibab'):
+  """One sample of silence per stream as network input: the default prime. [B, 1]"""
+  classes = jnp.full((batch_size, 1), silence_class(model, mu_law), jnp.int32)
+  return class_to_input(model, classes, mu_law)
+
+
+@functools.partial(jax.jit, static_argnames=('model',))
+@full_precision
+def prime(model: WaveNet, params, inputs, gc_ids=None, lc=None):
+  """Prefill: one parallel forward pass over inputs [B, P] (lc [B, P, Lc]) -> the carry to sample from."""
+  logits, queues = model.apply(params, inputs, gc_ids, lc, method=WaveNet.prefill)
+  return queues, logits[:, -1]
+
+
+def guide(logits, guidance):
+  """Classifier-free guidance (Ho & Salimans 2022): logits [2B, Q], each stream's class row
+  then its null-class row -> [B, Q] = null + w·(class - null); w = 1 is the class alone.
+
+  On logits rather than log-probabilities: the two differ by a constant per row, which
+  the softmax drops. w > 1 pushes samples towards what tells the class apart from audio
+  in general, for a model trained with class dropout (train.class_dropout).
+  """
+  if guidance == 1:
+    return logits
+  pairs = logits.reshape(-1, 2, logits.shape[-1])  # [B, 2, Q]
+  return pairs[:, 1] + guidance * (pairs[:, 0] - pairs[:, 1])
+
+
+def guided_rows(a, null_id=None):
+  """[B, ...] -> [2B, ...]: each stream's row twice, side by side; with null_id (class ids
+  [B]), the second of each pair is the null class."""
+  rows = jnp.repeat(a, 2, axis=0)
+  return rows if null_id is None else rows.at[1::2].set(null_id)
+
+
+def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, gc_ids=None,
+                  temperature=1.0, mu_law='ibab', top_k=0, top_p=1.0, lc=None, guidance=1.0):
+  """Samples `num_samples` classes per stream from `carry` -> (carry, classes [B, N]).
+
+  lc [B, N, Lc]: local conditioning of the inputs these samples become (sample i is fed
+  back with lc[:, i], as the forward pass pairs inputs and lc); None for models without.
+  guidance != 1: classifier-free guidance (`guide`); the carry, gc_ids and lc then hold
+  two rows per stream, its class's and the null class's (`guided_rows`).
+  Stream b's draw for sample number t (counted from the end of the prime) uses the
+  uniform of fold_in(keys[b], t): a stream does not depend on the streams beside it, and chunked
+  generation (start = samples so far) draws exactly what one long scan would.
+  """
+  scan, groups = _plan(keys)
+  args = (temperature, mu_law, top_k, top_p)
+  if groups == 1:
+    return scan(model, params, carry, keys, start, num_samples, gc_ids, *args, lc, guidance)
+  streams = keys.shape[0]
+  carry, keys, gc_ids, lc = _pad(streams, groups, carry, keys, gc_ids, lc)
+
+  def run(g):
+    out = scan(model, params, *_group(g, groups, carry, keys), start, num_samples,
+               *_group(g, groups, gc_ids), *args, *_group(g, groups, lc), guidance)
+    return jax.block_until_ready(out)
+
+  with concurrent.futures.ThreadPoolExecutor(group_threads(groups)) as pool:
+    outs = list(pool.map(run, range(groups)))
+  joined = jax.tree.map(lambda *a: jnp.concatenate(a) if jnp.ndim(a[0]) else a[0], *outs)
+  return _unpad(streams, keys.shape[0], joined)
+
+
+def compile_continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, gc_ids=None,
+                          temperature=1.0, mu_law='ibab', top_k=0, top_p=1.0, lc=None, guidance=1.0):
+  """Compiles what `continue_from` with these arguments runs, without running it: a
+  benchmark's timed call is then pure run time."""
+  scan, groups = _plan(keys)
+  carry, keys, gc_ids, lc = _pad(keys.shape[0], groups, carry, keys, gc_ids, lc)
+  scan.lower(model, params, *_group(0, groups, carry, keys), start, num_samples,
+             *_group(0, groups, gc_ids), temperature, mu_law, top_k, top_p,
+             *_group(0, groups, lc), guidance).compile()
+
+
+def _plan(keys):
+  """(the sampling scan, how many groups of streams it runs as) for B = len(keys) streams."""
+  # jax takes compiler options on a top-level jit only; traced inside a caller's jit (or
+  # scan), the sampling scan is staged into the caller's program and compiled with its
+  # options (pass it scan_compiler_options() for the single-threaded dots).
+  staged = isinstance(jnp.zeros(()), jax.core.Tracer)
+  if staged or not scan_compiler_options():
+    return _scan, 1
+  return _scan_cpu, stream_groups(keys.shape[0])  # equal groups of streams, a thread each
+
+
+def _pad(streams, groups, *trees):
+  """Each tree's rows ([B] or, guided, [2B]: a stream's rows side by side) padded to a
+  multiple of `groups` streams with copies of the last stream's rows: groups stay equal (one
+  program), and the copies draw what that stream draws; `_unpad` drops them."""
+  extra = -streams % groups
+  if not extra:
+    return trees
+
+  def pad(a):
+    if not jnp.ndim(a):
+      return a
+    rows = a.shape[0] // streams
+    return jnp.concatenate([a] + [a[-rows:]] * extra)
+
+  return tuple(jax.tree.map(pad, tree) for tree in trees)
+
+
+def _unpad(streams, padded, tree):
+  """`_pad`'s inverse on continue_from's (carry, classes): the first streams' rows."""
+  return jax.tree.map(lambda a: a[:a.shape[0] // padded * streams] if jnp.ndim(a) else a, tree)
+
+
+def _group(g, groups, *trees):
+  """Group g of `groups` of each tree's rows: [B] or, guided, [2B] with a stream's two side
+  by side, so a group takes 1/groups of each."""
+  cut = lambda a: a[g * (a.shape[0] // groups):(g + 1) * (a.shape[0] // groups)] if jnp.ndim(a) else a
+  return tuple(jax.tree.map(cut, tree) for tree in trees)
+
+
+@full_precision
+def _scan_samples(model: WaveNet, params, carry, keys, start, num_samples: int, gc_ids, temperature,
+                  mu_law, top_k, top_p, lc, guidance=1.0):
+  gc = None if gc_ids is None else model.apply(params, gc_ids, method=WaveNet.global_condition)
+  steps = start + jnp.arange(num_samples)
+  draw = lambda k: jax.vmap(lambda t: jax.random.uniform(jax.random.fold_in(k, t)))(steps)
+  uniforms = jax.vmap(draw)(keys).T  # [N, B]
+
+  def body(carry, xs):
+    u_t, lc_t = xs
+    queues, logits = carry
+    classes = sample(u_t, guide(logits, guidance), temperature, top_k, top_p)
+    fed = classes if guidance == 1 else guided_rows(classes)  # both rows of a guided stream
+    logits, queues = model.apply(params, queues, class_to_input(model, fed, mu_law), gc, lc_t,
+                                 method=WaveNet.step)
+    return (queues, logits), classes
+
+  xs = (uniforms, None if lc is None else jnp.moveaxis(lc, 1, 0))
+  carry, classes = jax.lax.scan(body, carry, xs)
+  return carry, classes.T
+
+
+_STATIC = ('model', 'num_samples', 'temperature', 'mu_law', 'top_k', 'top_p', 'guidance')
+_scan = jax.jit(_scan_samples, static_argnames=_STATIC)
+# The CPU sampling scan's options: neither changes the classes drawn, both make it faster.
+# Single-threaded dots: the scan's dots are small ([B, 64] @ [64, 64] per layer) and waking
+# a second thread for each costs more than it saves; training and prefill keep the threads
+# (docs/performance.md#single-threaded-dots-in-the-sampling-scan).
+# No gemv-rewriter: for one stream it leaves its column reshapes behind as copy kernels,
+# where XLA's own gemv fuses with the bias add (docs/performance.md#without-the-gemv-rewriter).
+CPU_SCAN_COMPILER_OPTIONS = {'xla_cpu_multi_thread_eigen': False,
+                             'xla_disable_hlo_passes': 'gemv-rewriter'}
+_scan_cpu = jax.jit(_scan_samples, static_argnames=_STATIC, compiler_options=CPU_SCAN_COMPILER_OPTIONS)
+
+
+def stream_groups(batch_size: int) -> int:
+  """How many equal groups of streams `continue_from` runs on the CPU, each group's scan on
+  a thread of its own (`group_threads` of them at a time).
+
+  One scan keeps about one core busy. Up to two streams per core, a group per stream (one
+  stream's dots are XLA's cheap gemv kernels); from 16 streams per core, groups of 16 where
+  B is a multiple of 16; else one group per core, B padded with copies of a stream so the
+  groups stay equal and compile once. Measured choice: docs/performance.md#stream-groups-and-threads.
+  """
+  cores = xla_cpu.cores()
+  if batch_size <= 2 * cores:
+    return batch_size
+  if batch_size >= 16 * cores and batch_size % 16 == 0:
+    return batch_size // 16
+  return cores
+
+
+def group_threads(groups: int) -> int:
+  """Threads `continue_from` scans its groups on: up to two per core, since a scan's caller
+  waits while Eigen's pool runs its large dots (docs/performance.md#stream-groups-and-threads)."""
+  return min(groups, 2 * xla_cpu.cores())
+
+
+def scan_compiler_options():
+  """The options the sampling scan compiles with on this backend (None: XLA's defaults),
+  for a caller that wraps `continue_from` in a jit of its own."""
+  return CPU_SCAN_COMPILER_OPTIONS if jax.default_backend() == 'cpu' else None
+
+
+def generate(model: WaveNet, params, keys, num_samples: int, gc_ids=None, temperature=1.0,
+             mu_law='ibab', prime_inputs=None, top_k=0, top_p=1.0, lc=None, guidance=1.0,
+             null_id=None):
+  """B streams of `num_samples` mu-law classes after a prime, [B, num_samples]; keys [B].
+
+  prime_inputs: [B, P] network inputs (default: one sample of silence per stream).
+  lc: [B, P + num_samples - 1, Lc], the local conditioning of every input (prime, then
+  each generated sample but the last, which is never fed back).
+  guidance: classifier-free guidance weight (`guide`; 1 = off), against the class null_id.
+  """
+  chunks = generate_chunks(model, params, keys, num_samples, num_samples, gc_ids, temperature, mu_law,
+                           prime_inputs, top_k, top_p, lc, guidance, null_id)
+  return next(chunks)
+
+
+def generate_chunks(model: WaveNet, params, keys, num_samples: int, chunk_size: int, gc_ids=None,
+                    temperature=1.0, mu_law='ibab', prime_inputs=None, top_k=0, top_p=1.0, lc=None,
+                    guidance=1.0, null_id=None):
+  """Yields [B, ≤chunk_size] class chunks; memory does not grow with num_samples.
+
+  lc as in `generate`; it may be a host (numpy) array: only one chunk of it is on the
+  device at a time. guidance != 1 runs two rows per stream (its class, null_id) and costs
+  twice the compute.
+  """
+  if guidance < 0:
+    raise ValueError(f'guidance={guidance!r}: must be >= 0 (1 = off)')
+  if guidance != 1 and (gc_ids is None or null_id is None):
+    raise ValueError(f'guidance={guidance!r} needs class ids and a null class to guide against '
+                     '(a model trained with model.gc_null_class and train.class_dropout > 0)')
+  if prime_inputs is None:
+    prime_inputs = silence(model, keys.shape[0], mu_law)
+  p = prime_inputs.shape[1]
+  if lc is not None and lc.shape[1] < p + num_samples - 1:
+    raise ValueError(f'lc covers {lc.shape[1]} inputs; a prime of {p} and {num_samples} samples '
+                     f'need {p + num_samples - 1}')
+  rows = (lambda a: a) if guidance == 1 else guided_rows
+  lc_of = lambda a, b: None if lc is None else rows(jnp.asarray(lc[:, a:b]))
+  if guidance != 1:
+    gc_ids, prime_inputs = guided_rows(gc_ids, null_id), guided_rows(prime_inputs)
+  carry = prime(model, params, prime_inputs, gc_ids, lc_of(0, p))
+  done = 0
+  while done < num_samples:
+    n = min(chunk_size, num_samples - done)
+    # The chunk's last sample is fed back (with its lc) only once the next chunk starts:
+    # pad the final chunk's lc with its last row, whose step output is never sampled.
+    chunk_lc = lc_of(p + done, p + done + n)
+    if chunk_lc is not None and chunk_lc.shape[1] < n:
+      chunk_lc = jnp.concatenate([chunk_lc, jnp.repeat(chunk_lc[:, -1:], n - chunk_lc.shape[1], 1)], 1)
+    carry, classes = continue_from(model, params, carry, keys, done, n, gc_ids, temperature, mu_law,
+                                   top_k, top_p, chunk_lc, guidance)
+    done += n
+    yield classes
+

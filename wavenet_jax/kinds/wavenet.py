@@ -1,0 +1,84 @@
+"""The `wavenet` kind: ibab's WaveNet, optionally class conditioned, trained on the next sample.
+
+The loss is the cross entropy of the next sample's mu-law class over the targets that have
+a full receptive field of context and are not padding (the pipeline pads each crop with
+the receptive field first, as ibab does).
+"""
+import jax.numpy as jnp
+import optax
+
+from wavenet_jax.common import config_checks
+from wavenet_jax.common.config_checks import ConfigError
+from wavenet_jax.input import audio
+from wavenet_jax.kinds import likelihood
+from wavenet_jax.kinds.registry import Kind
+from wavenet_jax.models.wavenet import WaveNet
+
+
+def model_inputs(model_config, crop):
+  """Float crop [B, C] -> (network input [B, C], mu-law classes [B, C])."""
+  q, mu_law = model_config.quantization_channels, model_config.mu_law
+  classes = audio.mu_law_encode(crop, q, mu_law, xp=jnp)
+  if not model_config.scalar_input:
+    return classes, classes
+  if mu_law == 'nsynth':  # NSynth feeds its 8-bit mu-law value scaled to [-1, 1).
+    return audio.nsynth_scalar(classes, q, xp=jnp), classes
+  return crop, classes  # ibab feeds the raw samples.
+
+
+def build(config, num_classes):
+  model = config.model.copy_and_resolve_references()
+  with model.unlocked():
+    model.gc_cardinality = num_classes
+  return WaveNet.from_config(model)
+
+
+def init_inputs(model, model_config):
+  inputs, _ = model_inputs(model_config, jnp.zeros((1, model.receptive_field + 1), jnp.float32))
+  return inputs, jnp.zeros((1,), jnp.int32) if model.gc_cardinality else None
+
+
+def nll_per_target(model, model_config, params, batch, gc_ids=None):
+  """-> (nll [B, S] in nats, target mask [B, S]); gc_ids default to the batch's labels."""
+  rf = model.receptive_field
+  inputs, classes = model_inputs(model_config, batch['audio'])
+  num_outputs = classes.shape[1] - rf
+  gc = (batch['label'] if gc_ids is None else gc_ids) if model.gc_cardinality else None
+  logits = model.apply(params, inputs[:, :-1], gc, num_outputs=num_outputs)  # [B, S, Q]
+  nll = optax.softmax_cross_entropy_with_integer_labels(logits, classes[:, rf:])
+  return nll, batch['mask'][:, rf:]
+
+
+def objective(model, config, params, batch, gc_ids=None):
+  loss = likelihood.mean_nll(*nll_per_target(model, config.model, params, batch, gc_ids))
+  return loss, {'loss': loss}
+
+
+def eval_sums(model, config, params, batch, num_classes):
+  nll, mask = nll_per_target(model, config.model, params, batch)
+  return likelihood.class_sums(nll, mask, batch['label'], num_classes)
+
+
+def check_mu_law(config):
+  """The audio a WaveNet (or NSynth decoder) models: one of the mu-law conventions."""
+  if config.model.mu_law not in audio.MU_LAW_KINDS:
+    raise ConfigError(f'model.mu_law={config.model.mu_law!r}: must be one of {audio.MU_LAW_KINDS}')
+
+
+def check(config):
+  check_mu_law(config)
+  mode = config.train.get('encoder_training', 'fine_tune')
+  if mode != 'fine_tune':
+    raise ConfigError(f'train.encoder_training={mode!r}: a WaveNet has no encoder (keep fine_tune)')
+
+
+KINDS = (Kind(
+    name='wavenet',
+    description='WaveNet on mu-law audio, class conditioned or not (ibab/tensorflow-wavenet)',
+    num_classes=config_checks.check_class_count, build=build,
+    context=lambda model: model.receptive_field, init_inputs=init_inputs,
+    objective=objective, eval_sums=eval_sums, summarize=likelihood.summarize,
+    metrics=likelihood.METRICS, headline='bits_per_sample',
+    modes=frozenset({'train', 'eval', 'generate', 'embeddings', 'transfer'}),
+    describe=lambda model: f'receptive field {model.receptive_field} samples',
+    check=check, class_conditioned=True),)

@@ -1,0 +1,1 @@
+"""Where the computation runs: the device mesh and CPU (XLA, heap) tuning."""
