@@ -86,7 +86,7 @@ def sample(uniform, logits, temperature, top_k=0, top_p=1.0):
 
 
 def class_to_input(model: WaveNet, classes, mu_law='ibab'):
-  """A sampled class becomes the next input the way training fed it (train.model_inputs)."""
+  """A sampled class becomes the next input the way training fed it (kinds/wavenet.py, model_inputs)."""
   if not model.scalar_input:
     return classes
   q = model.quantization_channels

@@ -3,7 +3,7 @@
 records -> decode -> silence trimming -> ibab's leading silence pad -> random crop of
 receptive_field + sample_size (short clips right-padded, padding masked) -> batch.
 Mu-law quantisation happens on the device inside the jitted step (same formula,
-wavenet_jax.audio), so scalar-input models can see the raw samples ibab feeds them.
+wavenet_jax/input/audio.py), so scalar-input models can see the raw samples ibab feeds them.
 
 The stream is a pure function of (seed, position): epoch e visits the shard files and a
 shuffle buffer in an order drawn from (seed, e), and element i is cropped with the
@@ -14,7 +14,7 @@ decoding them. That is what makes "3 steps, kill, resume, 3 steps" equal "6 step
 The records come from `sources.Sources` (one dataset or several mixed, labels remapped
 into the run's class list); each host reads its own contiguous range of every split, so
 hosts see disjoint examples and read (nearly) disjoint shard files. Noise augmentation
-(wavenet_jax.augment), when on, is applied to each crop with seeds of its own.
+(input/augment.py), when on, is applied to each crop with seeds of its own.
 """
 import logging
 
