@@ -321,14 +321,14 @@ def test_pretrained_start_takes_our_autoencoder_modules(esc_runs, kind):
 
 
 def test_pretrained_start_from_magentas_checkpoint(esc_runs, tmp_path):
-  """A TF1 checkpoint with magenta's names (tests/test_importers.py writes it) starts both modules."""
-  from tests import test_importers
+  """A TF1 checkpoint with magenta's names (tests/test_magenta.py writes it) starts both modules."""
+  from tests import test_magenta
   from wavenet_jax.checkpoints import magenta
   from wavenet_jax.runtime import sharding
   tmp, src = esc_runs
   c = esc_config(tmp, src, 'tiny,autoencoder')
-  tensors = test_importers.random_tensors(c.model, seed=3)
-  prefix = test_importers.save_tf1(str(tmp_path / 'model.ckpt-200000'), tensors)
+  tensors = test_magenta.random_tensors(c.model, seed=3)
+  prefix = test_magenta.save_tf1(str(tmp_path / 'model.ckpt-200000'), tensors)
   run = train.open_run(c, str(tmp_path / 'run'))
   fresh = run.init_state(optim.make_optimizer(c.train)[0]).params
   params, modules = warm_start.params_from(prefix, fresh, sharding.make_mesh(), c)

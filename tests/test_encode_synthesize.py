@@ -208,10 +208,10 @@ def test_classifier_encodes_but_cannot_synthesize(run, tmp_path):
 
 
 def test_encode_from_a_magenta_tf_checkpoint(tmp_path):
-  from tests import test_importers
+  from tests import test_magenta
   cfg = tiny_config()
-  tensors = test_importers.random_tensors(cfg, 0)
-  prefix = test_importers.save_tf1(str(tmp_path / 'model.ckpt-1'), tensors)
+  tensors = test_magenta.random_tensors(cfg, 0)
+  prefix = test_magenta.save_tf1(str(tmp_path / 'model.ckpt-1'), tensors)
   soundfile.write(tmp_path / 'x.wav', audio_batch(1, 64, seed=3)[0], RATE, subtype='FLOAT')
   c = config(prefix, input=str(tmp_path / 'x.wav'))
   c.model = cfg  # the magenta checkpoint is read as this model
