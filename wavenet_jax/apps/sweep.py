@@ -18,7 +18,6 @@ import io
 import json
 import os
 import re
-import socket
 
 from wavenet_jax.apps import sweep_spec
 from wavenet_jax.apps.sweep_spec import Sweep
@@ -238,9 +237,7 @@ def _plot(path, rows, sweep):
 # ---------------------------------------------------------------------- file I/O
 
 def _write_text(path, text):
-  # Several shards may write the same table at once: each its own temp file, then a rename.
-  with files.atomic_path(path, f'.tmp.{socket.gethostname()}.{os.getpid()}') as tmp, open(tmp, 'w') as f:
-    f.write(text)
+  files.write_text(path, text)  # several shards may write one table: atomic_path's names are their own
 
 
 def _write_json(path, obj):

@@ -6,6 +6,7 @@ complete, so a crash or a full disk never leaves a half-written file under the r
 import contextlib
 import json
 import os
+import socket
 
 import numpy as np
 
@@ -13,10 +14,12 @@ from wavenet_jax.common.config_checks import ConfigError
 
 
 @contextlib.contextmanager
-def atomic_path(path: str, suffix: str = '.tmp'):
-  """Yields path + suffix to write; renames it to `path` when the block succeeds, else removes it."""
+def atomic_path(path: str):
+  """Yields a temporary path beside `path` to write; renames it to `path` when the block
+  succeeds, else removes it. The name is this host's and process's, so writers of the same
+  file (sweep shards writing one table) never write into each other's temporary file."""
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  tmp = path + suffix
+  tmp = f'{path}.{socket.gethostname()}.{os.getpid()}.tmp'
   try:
     yield tmp
     os.replace(tmp, path)

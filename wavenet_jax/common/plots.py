@@ -3,9 +3,6 @@
 Every figure is a `matplotlib.figure.Figure` on its own Agg canvas (`figure`): no pyplot, so
 drawing neither picks nor changes matplotlib's global backend, and nothing needs closing.
 """
-import os
-import socket
-
 import numpy as np
 
 from wavenet_jax.common import files
@@ -22,10 +19,9 @@ def figure(figsize, dpi=100, ncols=1, squeeze=True):
 
 
 def save_figure(fig, path):
-  """A figure -> a PNG at path (laid out tight), written whole or not at all; the temp name is
-  this host's and process's (sweep shards may write the same table at once)."""
+  """A figure -> a PNG at path (laid out tight), written whole or not at all."""
   fig.tight_layout()
-  with files.atomic_path(path, f'.tmp.{socket.gethostname()}.{os.getpid()}.png') as tmp:
+  with files.atomic_path(path) as tmp:
     fig.savefig(tmp, format='png')
 
 
@@ -113,5 +109,5 @@ def scatter_image(points, labels, title='', axis_labels=('', ''), annotate=False
 def save_image(path, image):
   """[H, W, 3] uint8 -> a PNG at path, written whole or not at all."""
   from PIL import Image
-  with files.atomic_path(path, '.tmp.png') as tmp:
-    Image.fromarray(image).save(tmp)
+  with files.atomic_path(path) as tmp:
+    Image.fromarray(image).save(tmp, format='PNG')
