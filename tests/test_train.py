@@ -367,3 +367,22 @@ def test_gtzan_config_trains_on_a_raw_tree_and_without_one_says_where(tmp_path):
   primed, _ = soundfile.read(tmp_path / 'run' / 'generated' / 'jazz_prime one_seed0.wav')
   trimmed = audio.trim_silence(audio.load(str(prime), 16_000), 0.1)
   assert 0 < len(trimmed) and len(primed) == len(trimmed) + 200  # the trimmed prime, then 200 more
+
+
+def test_stop_signal_outside_the_main_thread_installs_nothing_and_says_so(capsys):
+  """Python lets only the main thread set handlers: a run in another thread must still start."""
+  import threading
+  before, errors = signal.getsignal(signal.SIGTERM), []
+
+  def body():
+    try:
+      with train._StopSignal() as stop:
+        assert stop.received is None
+    except Exception as e:  # signal.signal raises ValueError off the main thread
+      errors.append(e)
+
+  thread = threading.Thread(target=body)
+  thread.start()
+  thread.join()
+  assert not errors and signal.getsignal(signal.SIGTERM) is before
+  assert 'SIGTERM/SIGINT will not checkpoint and stop this run' in capsys.readouterr().out
