@@ -73,27 +73,6 @@ def check_config(config) -> None:
       raise ConfigError(f'train.{key}={t[key]!r}: must be a positive integer')
 
 
-def check_classifier_classes(config, num_classes: int) -> int:
-  """A classifier's output count: the dataset's classes (model.classifier.num_classes -1 or equal)."""
-  n = config.model.classifier.num_classes
-  if n != -1 and n != num_classes:
-    raise ConfigError(f'model.classifier.num_classes={n}: the dataset has {num_classes} classes '
-                      f'(set -1 to take the dataset\'s count)')
-  return num_classes
-
-
-def check_class_count(config, num_classes: int) -> int:
-  """The model's gc_cardinality once the dataset's class count is known (+1: the null class)."""
-  gc, null = config.model.gc_cardinality, int(bool(config.model.gc_null_class))
-  if gc == -1:
-    return num_classes + null
-  if 0 < gc < num_classes + null:
-    raise ConfigError(f'model.gc_cardinality={gc}: the dataset has {num_classes} classes'
-                      + (' and the null class needs a row' if null else '')
-                      + f', so class ids go up to {num_classes + null - 1}')
-  return gc
-
-
 def check_workdir(workdir: str) -> str:
   if not workdir:
     raise ConfigError('--workdir is required')

@@ -6,7 +6,6 @@ embedding, so a crop carries no context before it (and the encoder sees it whole
 import jax.numpy as jnp
 import optax
 
-from wavenet_jax.common import config_checks
 from wavenet_jax.common.config_checks import ConfigError
 from wavenet_jax.kinds import likelihood, wavenet
 from wavenet_jax.kinds.registry import Kind
@@ -49,7 +48,7 @@ def describe(model):
 KINDS = (Kind(
     name='nsynth_autoencoder',
     description="magenta's NSynth WaveNet autoencoder: audio -> embedding every hop samples -> audio",
-    num_classes=config_checks.check_class_count, build=lambda config, n: nsynth.from_config(config.model),
+    num_classes=wavenet.num_classes, build=lambda config, n: nsynth.from_config(config.model),
     context=lambda model: 0, init_inputs=lambda model, m: (jnp.zeros((1, model.hop), jnp.float32),),
     objective=objective, eval_sums=eval_sums, summarize=likelihood.summarize,
     metrics=likelihood.METRICS, headline='bits_per_sample',

@@ -123,6 +123,15 @@ def format_table(metrics) -> str:
   return '\n'.join(lines)
 
 
+def num_classes(config, dataset_classes: int) -> int:
+  """A classifier's output count: the dataset's classes (model.classifier.num_classes -1 or equal)."""
+  n = config.model.classifier.num_classes
+  if n != -1 and n != dataset_classes:
+    raise ConfigError(f'model.classifier.num_classes={n}: the dataset has {dataset_classes} classes '
+                      f'(set -1 to take the dataset\'s count)')
+  return dataset_classes
+
+
 def check(config):
   nsynth_autoencoder.check(config)
   c, t = config.model.classifier, config.train
@@ -150,12 +159,12 @@ def _init_inputs(model, model_config):
 
 def _describe(model):
   if isinstance(model, AutoencoderClassifier):
-    return (f'{nsynth_autoencoder.describe(model)} + {model.head.pooling}-pooling head')
+    return f'{nsynth_autoencoder.describe(model)} + {model.head.pooling}-pooling head'
   return f'encoder hop {model.encoder.hop} + {model.head.pooling}-pooling head'
 
 
 _COMMON = dict(
-    num_classes=config_checks.check_classifier_classes, context=lambda model: 0,
+    num_classes=num_classes, context=lambda model: 0,
     init_inputs=_init_inputs,
     objective=lambda model, config, params, batch, gc_ids=None: losses(
         model, params, batch, config.train.classification_weight),

@@ -7,7 +7,6 @@ the receptive field first, as ibab does).
 import jax.numpy as jnp
 import optax
 
-from wavenet_jax.common import config_checks
 from wavenet_jax.common.config_checks import ConfigError
 from wavenet_jax.input import audio
 from wavenet_jax.kinds import likelihood
@@ -24,6 +23,18 @@ def model_inputs(model_config, crop):
   if mu_law == 'nsynth':  # NSynth feeds its 8-bit mu-law value scaled to [-1, 1).
     return audio.nsynth_scalar(classes, q, xp=jnp), classes
   return crop, classes  # ibab feeds the raw samples.
+
+
+def num_classes(config, dataset_classes: int) -> int:
+  """The model's gc_cardinality once the dataset's class count is known (+1: the null class)."""
+  gc, null = config.model.gc_cardinality, int(bool(config.model.gc_null_class))
+  if gc == -1:
+    return dataset_classes + null
+  if 0 < gc < dataset_classes + null:
+    raise ConfigError(f'model.gc_cardinality={gc}: the dataset has {dataset_classes} classes'
+                      + (' and the null class needs a row' if null else '')
+                      + f', so class ids go up to {dataset_classes + null - 1}')
+  return gc
 
 
 def build(config, num_classes):
@@ -75,7 +86,7 @@ def check(config):
 KINDS = (Kind(
     name='wavenet',
     description='WaveNet on mu-law audio, class conditioned or not (ibab/tensorflow-wavenet)',
-    num_classes=config_checks.check_class_count, build=build,
+    num_classes=num_classes, build=build,
     context=lambda model: model.receptive_field, init_inputs=init_inputs,
     objective=objective, eval_sums=eval_sums, summarize=likelihood.summarize,
     metrics=likelihood.METRICS, headline='bits_per_sample',
