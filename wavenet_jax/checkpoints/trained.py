@@ -63,11 +63,6 @@ class NSynthModel:
     return self.encoder.bottleneck
 
 
-def _encoder(e) -> nsynth.Encoder:
-  return nsynth.Encoder(width=e.width, filter_width=e.filter_width, dilations=tuple(e.dilations),
-                        bottleneck=e.bottleneck, hop=e.hop)
-
-
 def load_nsynth(path: str, config=None) -> NSynthModel:
   """The encoder (and decoder, when there is one) of a run's checkpoint or a magenta TF prefix."""
   path = os.path.expanduser(path)
@@ -76,8 +71,8 @@ def load_nsynth(path: str, config=None) -> NSynthModel:
     m = config.model if config is not None and registry.of(config.model).supports('encode') else None
     m = m if m is not None else nsynth.h512_bo16_config()
     params = jax.device_put(magenta.import_magenta_nsynth(path, m)['params'])
-    return NSynthModel(_encoder(m.encoder), WaveNet.from_config(m), params, m.quantization_channels,
-                       MAGENTA_SAMPLE_RATE, 'nsynth_autoencoder', path)
+    return NSynthModel(nsynth.encoder_from_config(m.encoder), WaveNet.from_config(m), params,
+                       m.quantization_channels, MAGENTA_SAMPLE_RATE, 'nsynth_autoencoder', path)
   state, meta = checkpointing.load(path)
   m = ml_collections.ConfigDict(meta.get('model') or {})
   kind = registry.name_of(m)
@@ -94,8 +89,8 @@ def load_nsynth(path: str, config=None) -> NSynthModel:
           f'{path}: decoder lc_channels {decoder.lc_channels} != encoder bottleneck {m.encoder.bottleneck}')
   if 'encoder' not in params:
     raise checkpointing.CheckpointError(f'{path}: model.kind {kind!r} but no encoder params')
-  return NSynthModel(_encoder(m.encoder), decoder, params, m.quantization_channels, int(meta['sample_rate']),
-                     kind, path)
+  return NSynthModel(nsynth.encoder_from_config(m.encoder), decoder, params, m.quantization_channels,
+                     int(meta['sample_rate']), kind, path)
 
 
 def need_decoder(model: NSynthModel) -> None:

@@ -105,11 +105,16 @@ def scaled_input(audio_f, q=256):
   return audio.nsynth_scalar(audio.mu_law_encode(audio_f, q, 'nsynth', xp=jnp), q, xp=jnp)
 
 
+def encoder_from_config(e: ml_collections.ConfigDict) -> Encoder:
+  """config.model.encoder -> the encoder."""
+  return Encoder(width=e.width, filter_width=e.filter_width, dilations=tuple(e.dilations),
+                 bottleneck=e.bottleneck, hop=e.hop)
+
+
 def from_config(m: ml_collections.ConfigDict) -> Autoencoder:
   """config.model (with an `encoder` sub-dict) -> the autoencoder."""
   e = m.encoder
-  encoder = Encoder(width=e.width, filter_width=e.filter_width, dilations=tuple(e.dilations),
-                    bottleneck=e.bottleneck, hop=e.hop)
+  encoder = encoder_from_config(e)
   decoder = WaveNet.from_config(m)
   if decoder.lc_channels != e.bottleneck or not decoder.scalar_input or m.mu_law != 'nsynth':
     raise ValueError('model: the NSynth decoder takes scalar input (scalar_input=True), mu_law '
