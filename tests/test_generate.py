@@ -347,3 +347,44 @@ def test_compile_continue_from_compiles_what_continue_from_runs(monkeypatch, cap
     assert compiles() == 2
     generate.continue_from(m, params, carry5, keys5, 0, 17, gc5, 0.7)
     assert compiles() == 2
+
+
+@pytest.mark.parametrize('seed', [1, 4, 5])
+def test_primes_of_several_lengths_prefill_each_stream_as_alone(seed):
+  """pad_primes + prime(start): each row's last prime logits and its continuation's equal
+  the forward pass over that stream's own prime and continuation alone."""
+  cfg = dict(random_config(seed), lc_channels=0)
+  m, params, x, gc, _ = _model(cfg, seed, batch=3, t=40)
+  q = m.quantization_channels
+  classes = (np.asarray(audio.mu_law_encode(np.asarray(x, np.float64), q, 'ibab')) if m.scalar_input
+             else np.asarray(x))
+  lengths, cont = [17, 1, 9], 6  # a long prime, a one-sample one, a middle one
+  primes = [classes[b, :n] for b, n in enumerate(lengths)]
+  inputs, start = generate.pad_primes(m, primes)
+  carry = generate.prime(m, params, inputs, gc, None, start)
+  following = np.stack([classes[b, n:n + cont] for b, n in enumerate(lengths)])  # [3, cont]
+  nxt = generate.class_to_input(m, jnp.asarray(following, jnp.int32))
+  stepped, _ = generate.step_through(m, params, nxt, gc, queues=carry[0])
+  for b, n in enumerate(lengths):
+    own = generate.class_to_input(m, jnp.asarray(classes[b:b + 1, :n + cont], jnp.int32))
+    full = forward(m, params, own, None if gc is None else gc[b:b + 1])  # [1, n + cont, Q]
+    assert float(jnp.max(jnp.abs(carry[1][b] - full[0, n - 1]))) <= 1e-4
+    assert float(jnp.max(jnp.abs(stepped[b] - full[0, n:]))) <= 1e-4
+
+
+def test_a_stream_draws_the_same_in_any_batch():
+  """Mixed primes (long, short, unprimed), several classes, 5 streams (not a multiple of the
+  CPU groups): every stream equals the same stream generated alone, sample for sample."""
+  m, params, x, _, _ = _small()  # 3 classes
+  primes = [np.asarray(x[0, :30]), None, np.asarray(x[1, :7]), np.asarray(x[0, 5:8]), None]
+  ids = jnp.asarray([0, 1, 2, 1, 0], jnp.int32)
+  keys = jax.random.split(jax.random.key(11), len(primes))
+  inputs, start = generate.pad_primes(m, primes)
+  together = np.asarray(generate.generate(m, params, keys, 40, ids, temperature=1.0, prime_inputs=inputs,
+                                          prime_start=start))
+  for b, p in enumerate(primes):
+    alone_inputs, alone_start = generate.pad_primes(m, [p])
+    alone = generate.generate(m, params, keys[b:b + 1], 40, ids[b:b + 1], temperature=1.0,
+                              prime_inputs=alone_inputs, prime_start=alone_start)
+    np.testing.assert_array_equal(together[b], np.asarray(alone[0]), err_msg=f'stream {b}')
+  assert len({tuple(r) for r in together}) == len(primes)  # the streams differ

@@ -3,8 +3,9 @@
 Streams = classes (every class of a conditioned model, or the configured ids) x primes
 (none = a sample of silence; generate.unprimed_too adds it beside the primes) x
 streams_per_class seeds, generated `batch_size` at a time in chunks, each chunk appended
-to its wav as it arrives. Everything a user can get wrong is
-checked before anything compiles.
+to its wav as it arrives. Each stream's prime is prefilled as itself (generate.pad_primes), so
+a stream's audio does not depend on the streams batched with it. Everything a user can get
+wrong is checked before anything compiles.
 """
 import dataclasses
 import os
@@ -87,15 +88,6 @@ def plan_streams(g, model, meta):
   return streams
 
 
-def _prime_inputs(model, streams, mu_law):
-  """Streams' primes left-padded with silence to one length -> network inputs [B, P]."""
-  silent = generate.silence_class(model, mu_law)
-  primes = [s.prime if s.prime is not None else np.array([silent]) for s in streams]
-  length = max(len(p) for p in primes)
-  classes = np.stack([np.concatenate([np.full(length - len(p), silent), p]) for p in primes])
-  return generate.class_to_input(model, jnp.asarray(classes, jnp.int32), mu_law)
-
-
 def generate_files(config, workdir: str):
   g = config.generate
   check_options(g)
@@ -113,14 +105,15 @@ def generate_files(config, workdir: str):
     keys = jnp.stack([jax.random.key(s.seed) for s in batch])
     gc = jnp.asarray([s.class_id for s in batch], jnp.int32) if model.gc_cardinality else None
     paths = [os.path.join(out_dir, s.name + '.wav') for s in batch]
+    inputs, prime_start = generate.pad_primes(model, [s.prime for s in batch], mu_law)
     with audio.wav_writers(paths, rate) as wavs:
       for f, s in zip(wavs, batch):  # the output holds the prime, then the continuation.
         if s.prime is not None:
           f.write(audio.mu_law_decode(s.prime, q, mu_law))
       start, done = time.time(), 0
       for chunk in generate.generate_chunks(model, params, keys, g.num_samples, g.chunk_size, gc,
-                                            g.temperature, mu_law, _prime_inputs(model, batch, mu_law),
-                                            g.top_k, g.top_p, guidance=g.guidance, null_id=null):
+                                            g.temperature, mu_law, inputs, g.top_k, g.top_p,
+                                            guidance=g.guidance, null_id=null, prime_start=prime_start):
         samples = audio.mu_law_decode(np.asarray(chunk), q, mu_law)  # [B, n]
         for f, x in zip(wavs, samples):
           f.write(x)

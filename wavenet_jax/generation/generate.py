@@ -107,10 +107,27 @@ def silence(model: WaveNet, batch_size: int, mu_law='ibab'):
 
 @functools.partial(jax.jit, static_argnames=('model',))
 @full_precision
-def prime(model: WaveNet, params, inputs, gc_ids=None, lc=None):
-  """Prefill: one parallel forward pass over inputs [B, P] (lc [B, P, Lc]) -> the carry to sample from."""
-  logits, queues = model.apply(params, inputs, gc_ids, lc, method=WaveNet.prefill)
+def prime(model: WaveNet, params, inputs, gc_ids=None, lc=None, start=None):
+  """Prefill: one parallel forward pass over inputs [B, P] (lc [B, P, Lc]) -> the carry to sample
+  from; start [B]: where each stream's prime begins in its row (`pad_primes`)."""
+  logits, queues = model.apply(params, inputs, gc_ids, lc, start, method=WaveNet.prefill)
   return queues, logits[:, -1]
+
+
+def pad_primes(model: WaveNet, primes, mu_law='ibab'):
+  """Primes of several lengths as one batch: [mu-law classes [P_b] or None] -> (network inputs
+  [B, P], start [B]). Each prime is right-aligned; before it stands "before the start" (the
+  one-hot sentinel id, or 0.0 for scalar input), which `prime` treats as the empty history.
+  None is an unprimed stream: one sample of silence, as `silence`."""
+  quiet = silence_class(model, mu_law)
+  primes = [np.asarray([quiet] if p is None else p, np.int64) for p in primes]
+  length = max(len(p) for p in primes)
+  start = np.array([length - len(p) for p in primes], np.int32)
+  classes = np.stack([np.concatenate([np.zeros(length - len(p), np.int64), p]) for p in primes])
+  inputs = class_to_input(model, jnp.asarray(classes, jnp.int32), mu_law)
+  before = jnp.arange(length)[None, :] < jnp.asarray(start)[:, None]  # [B, P]
+  inputs = jnp.where(before, model.quantization_channels if not model.scalar_input else 0.0, inputs)
+  return inputs, jnp.asarray(start)
 
 
 def guide(logits, guidance):
@@ -281,22 +298,24 @@ def scan_compiler_options():
 
 def generate(model: WaveNet, params, keys, num_samples: int, gc_ids=None, temperature=1.0,
              mu_law='ibab', prime_inputs=None, top_k=0, top_p=1.0, lc=None, guidance=1.0,
-             null_id=None):
+             null_id=None, prime_start=None):
   """B streams of `num_samples` mu-law classes after a prime, [B, num_samples]; keys [B].
 
-  prime_inputs: [B, P] network inputs (default: one sample of silence per stream).
+  prime_inputs: [B, P] network inputs (default: one sample of silence per stream);
+  prime_start [B]: where each stream's own prime begins in its row, for primes of several
+  lengths (`pad_primes`): a stream then draws what it draws generated alone.
   lc: [B, P + num_samples - 1, Lc], the local conditioning of every input (prime, then
   each generated sample but the last, which is never fed back).
   guidance: classifier-free guidance weight (`guide`; 1 = off), against the class null_id.
   """
   chunks = generate_chunks(model, params, keys, num_samples, num_samples, gc_ids, temperature, mu_law,
-                           prime_inputs, top_k, top_p, lc, guidance, null_id)
+                           prime_inputs, top_k, top_p, lc, guidance, null_id, prime_start)
   return next(chunks)
 
 
 def generate_chunks(model: WaveNet, params, keys, num_samples: int, chunk_size: int, gc_ids=None,
                     temperature=1.0, mu_law='ibab', prime_inputs=None, top_k=0, top_p=1.0, lc=None,
-                    guidance=1.0, null_id=None):
+                    guidance=1.0, null_id=None, prime_start=None):
   """Yields [B, ≤chunk_size] class chunks; memory does not grow with num_samples.
 
   lc as in `generate`; it may be a host (numpy) array: only one chunk of it is on the
@@ -318,7 +337,8 @@ def generate_chunks(model: WaveNet, params, keys, num_samples: int, chunk_size: 
   lc_of = lambda a, b: None if lc is None else rows(jnp.asarray(lc[:, a:b]))
   if guidance != 1:
     gc_ids, prime_inputs = guided_rows(gc_ids, null_id), guided_rows(prime_inputs)
-  carry = prime(model, params, prime_inputs, gc_ids, lc_of(0, p))
+    prime_start = None if prime_start is None else guided_rows(prime_start)
+  carry = prime(model, params, prime_inputs, gc_ids, lc_of(0, p), prime_start)
   done = 0
   while done < num_samples:
     n = min(chunk_size, num_samples - done)

@@ -130,9 +130,14 @@ class WaveNet(nn.Module):
     """
     return self._forward(inputs, gc_ids, lc, num_outputs)[0]
 
-  def prefill(self, inputs, gc_ids=None, lc=None):
-    """One parallel pass over a prime: (logits [B, T, Q], queues as if stepped through it)."""
-    logits, layer_inputs = self._forward(inputs, gc_ids, lc, None, keep_layer_inputs=True)
+  def prefill(self, inputs, gc_ids=None, lc=None, start=None):
+    """One parallel pass over a prime: (logits [B, T, Q], queues as if stepped through it).
+
+    start [B]: each stream's first input; the inputs before it are "before the start" (the
+    one-hot sentinel id or 0.0, as generation.generate.pad_primes lays them out) and every
+    layer sees zeros there, so primes of several lengths fill the queues each as alone.
+    """
+    logits, layer_inputs = self._forward(inputs, gc_ids, lc, None, keep_layer_inputs=True, start=start)
     t = inputs.shape[1]
     empty = self.init_queues(inputs.shape[0])
     first = inputs[..., None] if self.scalar_input else inputs
@@ -140,15 +145,18 @@ class WaveNet(nn.Module):
               'blocks': tuple(_fill_ring(q, h) for q, h in zip(empty['blocks'], layer_inputs))}
     return logits, queues
 
-  def _forward(self, inputs, gc_ids, lc, num_outputs, keep_layer_inputs=False):
+  def _forward(self, inputs, gc_ids, lc, num_outputs, keep_layer_inputs=False, start=None):
     self._check_lc(lc)
     t = inputs.shape[1]
     n = t if num_outputs is None else num_outputs
     x = self.causal(inputs[..., None] if self.scalar_input else inputs)  # [B, T, R]
     x0 = x[:, t - n:]
     gc = self.global_condition(gc_ids)
+    started = None if start is None else (jnp.arange(t)[None, :] >= start[:, None])[..., None]  # [B, T, 1]
     zs, layer_inputs = [], []
     for i, block in enumerate(self.blocks):
+      if started is not None:  # a layer's history before a stream's start is zero, as in init_queues
+        x = jnp.where(started, x, 0.0)
       if keep_layer_inputs:
         layer_inputs.append(x)
       z, x = block(x, self._layer_condition(i, gc, lc))
