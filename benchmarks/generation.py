@@ -31,13 +31,15 @@ from wavenet_jax.runtime import xla_cpu
 
 def timed_generate(model, params, streams, samples, repeats=5):
   """(compile seconds, samples/s over all streams) of a scan of `samples` samples: the
-  median of `repeats` runs after the compiling one (a shared 2-core host's speed moves by
-  25-50% from one minute to the next; compare code in one process, alternating)."""
+  compile timed alone (generate.compile_continue_from), then the median of `repeats` runs
+  after an untimed first one (a shared 2-core host's speed moves by 25-50% from one minute
+  to the next; compare code in one process, alternating)."""
   keys = jax.random.split(jax.random.key(0), streams)
   carry = generate.prime(model, params, generate.silence(model, streams), None)
   start = time.perf_counter()
-  jax.block_until_ready(generate.continue_from(model, params, carry, keys, 0, samples))
+  generate.compile_continue_from(model, params, carry, keys, 0, samples)
   compile_s = time.perf_counter() - start
+  jax.block_until_ready(generate.continue_from(model, params, carry, keys, 0, samples))
   times = []
   for _ in range(repeats):
     start = time.perf_counter()

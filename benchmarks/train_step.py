@@ -24,16 +24,14 @@ from wavenet_jax.runtime import sharding, xla_cpu
 from wavenet_jax.training import optim, steps
 
 
-def main():
-  xla_cpu.configure()  # first, before jax starts: the CPU settings launch.py uses.
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--json', help='also write the figures here as a flat JSON object')
-  parser.add_argument('--steps', type=int, default=5, help='timed steps after the compiling one')
-  parser.add_argument('--sample_size', type=int, default=100_000)
-  args = parser.parse_args()
+def measure(sample_size=100_000, timed_steps=5):
+  """(compile seconds, median step seconds, model) of ibab's default train step, batch 1.
 
+  The compile is timed alone (`lower(...).compile()`); one untimed step follows it (the
+  first run allocates), then `timed_steps` timed ones.
+  """
   config = default.get_config()
-  config.data.sample_size = args.sample_size
+  config.data.sample_size = sample_size
   model = registry.of(config.model).build(config, 0)
   rf = model.receptive_field
   mesh = sharding.make_mesh()
@@ -41,25 +39,37 @@ def main():
   params = model.init(jax.random.key(0), jnp.zeros((1, 8), jnp.int32))
   state = steps.TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
                            ema_params=None, rng=jax.random.PRNGKey(0))
-  # Committed to the step's output sharding, so the second call does not compile again.
   state = jax.device_put(state, sharding.replicated(mesh))
   step = steps.make_train_step(registry.of(config.model), model, config, tx, schedule, mesh)
   rng = np.random.default_rng(0)
-  crop = (0.5 * np.sin(np.arange(rf + args.sample_size) * 0.05) + 0.05 * rng.normal(size=rf + args.sample_size))
+  crop = (0.5 * np.sin(np.arange(rf + sample_size) * 0.05) + 0.05 * rng.normal(size=rf + sample_size))
   batch = sharding.global_batch({'audio': crop[None].astype(np.float32),
-                                 'mask': np.ones((1, rf + args.sample_size), np.float32),
+                                 'mask': np.ones((1, rf + sample_size), np.float32),
                                  'label': np.zeros(1, np.int32)}, mesh)
   start = time.perf_counter()
-  state, metrics = step(state, batch)
-  jax.block_until_ready(metrics)
+  compiled = step.lower(state, batch).compile()
   compile_s = time.perf_counter() - start
+  state, metrics = compiled(state, batch)
+  jax.block_until_ready(metrics)
   times = []
-  for _ in range(args.steps):
+  for _ in range(timed_steps):
     start = time.perf_counter()
-    state, metrics = step(state, batch)
+    state, metrics = compiled(state, batch)
     jax.block_until_ready(metrics)
     times.append(time.perf_counter() - start)
-  median = float(np.median(times))
+  return compile_s, float(np.median(times)), model
+
+
+def main():
+  xla_cpu.configure()  # first, before jax starts: the CPU settings launch.py uses.
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--json', help='also write the figures here as a flat JSON object')
+  parser.add_argument('--steps', type=int, default=5, help='timed steps after the compile and a first step')
+  parser.add_argument('--sample_size', type=int, default=100_000)
+  args = parser.parse_args()
+
+  compile_s, median, model = measure(args.sample_size, args.steps)
+  rf = model.receptive_field
   gflop = wavenet_costs.train_step_flops(model, rf + args.sample_size - 1, args.sample_size) / 1e9
   matmul = machine.matmul_gflops()
   figures = {

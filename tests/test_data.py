@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+import soundfile
 import tensorflow_datasets as tfds
 
 from data import common
@@ -222,6 +223,20 @@ def test_one_file_class_trains_and_bad_files_never_kill_a_build(tmp_path):
   out = folder.build_folder(src, tmp_path / 'out', validation_fraction=0.5)
   assert report_of(out)['counts'] == {'train': {'many': 2, 'solo': 1}, 'validation': {'many': 3}}
   assert report_of(out)['num_skipped'] == 3
+
+
+def test_files_with_nan_or_inf_samples_are_skipped_and_listed(tmp_path):
+  src = tmp_path / 'src'
+  for i in range(3):
+    write(src / 'tone' / f'{i}.wav', sine(300 + 40 * i, 0.5, 0.1, 16_000), 16_000)
+  for name, bad in (('nan', np.nan), ('inf', np.inf), ('neg_inf', -np.inf)):
+    x = sine(400, 0.5, 0.1, 16_000)
+    x[100] = bad
+    soundfile.write(src / 'tone' / f'{name}.wav', x, 16_000, subtype='FLOAT')
+  out = folder.build_folder(src, tmp_path / 'out', validation_fraction=0.34)
+  assert_skipped(out, {f'tone/{n}.wav': 'non-finite samples' for n in ('nan', 'inf', 'neg_inf')})
+  assert sum(report_of(out)['counts']['train'].values()) + sum(
+      report_of(out)['counts']['validation'].values()) == 3
 
 
 # --- all or nothing -----------------------------------------------------------------------

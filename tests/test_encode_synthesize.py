@@ -151,6 +151,47 @@ def test_synthesize_batches_files_yet_each_equals_generating_it_alone(run, tmp_p
   assert np.abs(wavs['long'] - wavs['other']).max() > 0.01  # same seed, other embedding
 
 
+def test_failing_midway_leaves_whole_files_and_no_temporary_ones(run, tmp_path, monkeypatch):
+  """encode and synthesize failing after their first outputs: those stay whole, the rest
+  (and any temporary file) are not left behind."""
+  workdir, _ = run
+  rng = np.random.default_rng(1)
+  named = {'a': rng.normal(size=(2, E)), 'b': rng.normal(size=(2, E)), 'c': rng.normal(size=(3, E))}
+  write_embeddings(tmp_path / 'emb', {k: v.astype(np.float32) for k, v in named.items()})
+  real_chunks, calls = generate.generate_chunks, []
+
+  def failing_chunks(*args, **kwargs):
+    calls.append(1)
+    for i, chunk in enumerate(real_chunks(*args, **kwargs)):
+      if len(calls) == 2 and i == 1:
+        raise RuntimeError('device lost')
+      yield chunk
+
+  monkeypatch.setattr(generate, 'generate_chunks', failing_chunks)
+  c = config(workdir, input=str(tmp_path / 'emb'))
+  c.generate.batch_size = 2  # [a, b] whole, then [c] fails in its second chunk
+  with pytest.raises(RuntimeError, match='device lost'):
+    encode_synthesize.synthesize_files(c, str(tmp_path / 'w'))
+  out = sorted(os.listdir(tmp_path / 'w' / 'synthesized'))
+  assert out == ['a.png', 'a.wav', 'b.png', 'b.wav'], out
+
+  src = tmp_path / 'audio'
+  src.mkdir()
+  for i in range(3):
+    soundfile.write(src / f'{i}.wav', rng.uniform(-0.5, 0.5, 4 * HOP).astype(np.float32), RATE)
+  real_encode = encoding.encode
+
+  def failing_encode(model, wavs, chunk_frames):  # the first batch (2 files) encodes, the next fails
+    if len(wavs) != 2:
+      raise RuntimeError('disk full')
+    return real_encode(model, wavs, chunk_frames)
+
+  monkeypatch.setattr(encoding, 'encode', failing_encode)
+  with pytest.raises(RuntimeError, match='disk full'):
+    encode_synthesize.encode_files(config(workdir, input=str(src), batch_size=2), str(tmp_path / 'e'))
+  assert sorted(os.listdir(tmp_path / 'e' / 'embeddings')) == ['0.npy', '1.npy']
+
+
 def test_interpolation_saves_its_mixes_and_synthesizes_them(run, tmp_path):
   workdir, params = run
   rng = np.random.default_rng(1)

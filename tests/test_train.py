@@ -272,6 +272,8 @@ def trained_workdir(demo_dir, tmp_path_factory):
     ('num_samples', 0, 'generate.num_samples'),
     ('temperature', -1.0, 'generate.temperature'),
     ('top_p', 0.0, 'generate.top_p'),
+    ('top_k', -1, 'generate.top_k'),
+    ('top_k', 64, "generate.top_k=64: must be below the model's 64 output classes"),
     ('class_ids', (99,), 'generate.class_ids'),
     ('class_ids', (-1,), 'it has no null class'),
     ('guidance', -0.5, 'generate.guidance'),
@@ -287,6 +289,31 @@ def test_generate_rejects_bad_options_before_compiling(demo_dir, trained_workdir
     generate_files.generate_files(c, workdir)
   assert needle in str(e.value) and '\n' not in str(e.value)
   assert not os.path.exists(os.path.join(workdir, 'generated'))
+
+
+def test_generation_failing_midway_leaves_no_partial_file(demo_dir, trained_workdir, tmp_path, monkeypatch):
+  """A batch whose generation fails after its wavs were opened leaves neither them nor a temp
+  file; the batches written before it stay whole."""
+  from wavenet_jax.apps import generate_files
+  from wavenet_jax.generation import generate
+  real, calls = generate.generate_chunks, []
+
+  def failing(*args, **kwargs):
+    calls.append(1)
+    for i, chunk in enumerate(real(*args, **kwargs)):
+      if len(calls) == 2 and i == 1:
+        raise RuntimeError('device lost')
+      yield chunk
+
+  monkeypatch.setattr(generate, 'generate_chunks', failing)
+  c = tiny.config(demo_dir, steps=1)
+  c.generate.num_samples, c.generate.chunk_size, c.generate.batch_size = 40, 16, 2
+  c.generate.out_dir = str(tmp_path / 'out')
+  with pytest.raises(RuntimeError, match='device lost'):
+    generate_files.generate_files(c, trained_workdir)
+  left = sorted(os.listdir(tmp_path / 'out'))
+  assert [f for f in left if f.endswith('.wav')] == ['bell_seed0.wav', 'brass_seed0.wav'], left
+  assert not [f for f in left if 'tmp' in f], left
 
 
 def test_generate_without_checkpoint_says_so(tmp_path):

@@ -150,6 +150,7 @@ def synthesize_files(config, workdir: str):
   workdir = config_checks.check_workdir(workdir)
   model = trained.load_nsynth(config.embeddings.checkpoint or workdir, config)
   trained.need_decoder(model)
+  generate_files.check_top_k(g, model.decoder.quantization_channels)
   items = _plan(config, workdir, model)
   out_dir = config.embeddings.out_dir or os.path.join(workdir, 'synthesized')
   if config.embeddings.interpolate:

@@ -52,6 +52,13 @@ def check_sampling(g, counts) -> None:
       raise config_checks.ConfigError(f'generate.{key}={g[key]!r}: must be an integer >= 1')
 
 
+def check_top_k(g, num_classes: int) -> None:
+  """generate.top_k against the model's output classes: keeping k >= all of them is no cut."""
+  if g.top_k >= num_classes:
+    raise config_checks.ConfigError(f'generate.top_k={g.top_k}: must be below the model\'s {num_classes} '
+                                    f'output classes (0 = off)')
+
+
 def plan_streams(g, model, meta):
   names = meta['class_names']
   null = meta.get('null_class_id')  # a conditioned model's "no class" row, if trained with one
@@ -93,6 +100,7 @@ def generate_files(config, workdir: str):
   check_options(g)
   workdir = config_checks.check_workdir(workdir)
   model, params, meta = trained.load_wavenet(g.checkpoint or workdir)
+  check_top_k(g, model.quantization_channels)
   streams = plan_streams(g, model, meta)
   null = trained.check_guidance(g.guidance, meta)
   mu_law, rate, q = meta['model']['mu_law'], meta['sample_rate'], model.quantization_channels
