@@ -1,0 +1,109 @@
+"""A run killed at any moment (SIGKILL, SIGTERM, SIGINT) and relaunched ends as the run that
+was never killed: the same parameters, optimizer state, EMA, rng and data position, and the
+same loss at every step it logs, with a cosine schedule, EMA, augmentation and class dropout
+on, across epoch boundaries."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from tests import tiny
+from wavenet_jax.checkpoints import checkpointing
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STEPS = 36  # 24 training clips, batch 2: three epochs
+LOSS_LINE = re.compile(r'^step (\d+)/\d+  (loss \S+ \(\S+ bits/sample\))')
+
+
+@pytest.fixture(scope='module')
+def demo_dir(tmp_path_factory):
+  return tiny.build_demo(tmp_path_factory.mktemp('data') / 'demo')
+
+
+def launch(workdir, demo_dir):
+  cmd = [sys.executable, 'launch.py', '--config=configs/demo.py', f'--workdir={workdir}',
+         f'--config.data.source={demo_dir}', '--config.data.sample_size=64', '--config.data.shuffle_buffer=8',
+         '--config.model.dilations=(1,2)', '--config.model.skip_channels=16',
+         '--config.model.gc_null_class=True', '--config.train.class_dropout=0.2',
+         "--config.data.augment.mode=additive", '--config.train.ema_decay=0.9',
+         '--config.train.batch_size=2', '--config.eval.batch_size=2', '--config.train.log_every_steps=1',
+         '--config.train.checkpoint_every_steps=4', '--config.train.eval_every_steps=0',
+         '--config.train.generate_every_steps=0', f'--config.train.num_train_steps={STEPS}']
+  return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def losses(stdout):
+  """{step: 'loss X (Y bits/sample)'} of every step line (a redone step must log the same)."""
+  found = {}
+  for line in stdout.splitlines():
+    m = LOSS_LINE.match(line)
+    if m:
+      step, loss = int(m.group(1)), m.group(2)
+      assert found.setdefault(step, loss) == loss, (step, found[step], loss)
+  return found
+
+
+def final_state(workdir):
+  state, meta = checkpointing.load(workdir)
+  assert meta['step'] == STEPS
+  return jax.tree_util.tree_leaves_with_path(state), meta['data_position']
+
+
+def test_killed_at_random_moments_the_run_ends_as_the_uninterrupted_one(demo_dir, tmp_path):
+  straight = launch(tmp_path / 'straight', demo_dir)
+  out, err = straight.communicate(timeout=600)
+  assert straight.returncode == 0, err[-3000:]
+  expected = losses(out)
+  assert sorted(expected) == list(range(1, STEPS + 1))
+
+  workdir = tmp_path / 'killed'
+  rng = np.random.default_rng(0)
+  # After the step lines it names; a step takes milliseconds, so the signal lands some steps on.
+  kills = [(signal.SIGKILL, int(rng.integers(2, 8))), (signal.SIGTERM, int(rng.integers(10, 16))),
+           (signal.SIGKILL, int(rng.integers(18, 22))), (signal.SIGINT, int(rng.integers(24, 27)))]
+  logged, resumed_from = [], []
+  for sig, at in kills:
+    proc = launch(workdir, demo_dir)
+    lines, deadline = [], time.time() + 300
+    while time.time() < deadline:
+      line = proc.stdout.readline()
+      if not line:
+        break
+      lines.append(line)
+      m = LOSS_LINE.match(line)
+      if m and int(m.group(1)) >= at:
+        proc.send_signal(sig)
+        break
+    rest, err = proc.communicate(timeout=120)
+    text = ''.join(lines) + rest
+    logged.append(text)
+    if sig == signal.SIGKILL:
+      assert proc.returncode == -signal.SIGKILL, err[-3000:]
+    else:  # a clean stop: it saved the step it was at, and says so
+      assert proc.returncode == 0, err[-3000:]
+      saved = re.search(rf'Received {sig.name}: saved step (\d+)', text)
+      assert saved, text
+      assert os.path.isdir(workdir / 'checkpoints' / saved.group(1))
+      resumed_from.append(int(saved.group(1)))
+  last = launch(workdir, demo_dir)
+  out, err = last.communicate(timeout=600)
+  assert last.returncode == 0, err[-3000:]
+  logged.append(out)
+  for text, saved in zip(logged[2::2], resumed_from):  # the launches after a clean stop
+    assert f'(step {saved})' in text and not re.search(r'^step 1/', text, re.M)
+
+  for text in logged:  # every step every launch logged is the uninterrupted run's step
+    for step, loss in losses(text).items():
+      assert loss == expected[step], (step, loss, expected[step])
+  assert set().union(*(losses(t) for t in logged)) == set(expected)
+  (a, pos_a), (b, pos_b) = final_state(tmp_path / 'straight'), final_state(workdir)
+  assert pos_a == pos_b == STEPS * 2
+  assert [p for p, _ in a] == [p for p, _ in b]
+  for (path, x), (_, y) in zip(a, b):
+    assert np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64)), initial=0) <= 1e-6, path
