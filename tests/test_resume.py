@@ -107,3 +107,75 @@ def test_killed_at_random_moments_the_run_ends_as_the_uninterrupted_one(demo_dir
   assert [p for p, _ in a] == [p for p, _ in b]
   for (path, x), (_, y) in zip(a, b):
     assert np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64)), initial=0) <= 1e-6, path
+
+
+# --- checkpoint faults --------------------------------------------------------------------
+
+@pytest.fixture(scope='module')
+def trained(demo_dir, tmp_path_factory):
+  """A tiny run of 6 steps with checkpoints at 3 and 6: copy it to damage it."""
+  from wavenet_jax.apps import train
+  workdir = tmp_path_factory.mktemp('trained') / 'run'
+  train.train_and_evaluate(tiny.config(demo_dir, steps=6), str(workdir))
+  return workdir
+
+
+def _copy(trained, tmp_path):
+  import shutil
+  return shutil.copytree(trained, tmp_path / 'run')
+
+
+def test_an_unreadable_latest_checkpoint_is_reported_and_the_run_resumes_from_the_newest_good_one(
+    demo_dir, trained, tmp_path, capsys):
+  from wavenet_jax.apps import train
+  workdir = _copy(trained, tmp_path)
+  for f in (workdir / 'checkpoints' / '6' / 'state').rglob('*'):
+    if f.is_file() and f.parent.name == 'd':  # the arrays' data, truncated as by a full disk
+      with open(f, 'r+b') as handle:
+        handle.truncate(f.stat().st_size // 2)
+  # A save killed midway leaves orbax's temporary directory: it is never read as a checkpoint.
+  (workdir / 'checkpoints' / '9.orbax-checkpoint-tmp-1234' / 'state').mkdir(parents=True)
+  capsys.readouterr()
+  train.train_and_evaluate(tiny.config(demo_dir, steps=8), str(workdir))
+  out = capsys.readouterr().out.splitlines()
+  warnings = [line for line in out if line.startswith('warning:')]
+  assert len(warnings) == 1 and f'{workdir}/checkpoints/6 cannot be read (' in warnings[0], out
+  assert 'resuming from step 3' in warnings[0] and f'Resuming from {workdir}/checkpoints/3 (step 3).' in out
+  assert (workdir / 'checkpoints' / '6.unreadable').is_dir()  # kept to look at, out of the way
+  state, meta = checkpointing.load(str(workdir))
+  assert meta['step'] == 8 and meta['data_position'] == 8 * 2
+
+
+def test_no_readable_checkpoint_is_one_line_never_a_fresh_start(demo_dir, trained, tmp_path):
+  from wavenet_jax.apps import train
+  workdir = _copy(trained, tmp_path)
+  for step in ('3', '6'):
+    (workdir / 'checkpoints' / step / 'meta' / 'metadata').write_text('{not json')
+  with pytest.raises(checkpointing.CheckpointError) as e:
+    train.train_and_evaluate(tiny.config(demo_dir, steps=8), str(workdir))
+  assert str(e.value).startswith(f'{workdir}/checkpoints: no checkpoint can be read (step 6: ')
+  assert '1 older ones neither' in str(e.value) and '\n' not in str(e.value)
+  assert sorted(os.listdir(workdir / 'checkpoints')) == ['3', '6']  # nothing moved, nothing new
+
+
+def test_a_failing_save_stops_the_run_in_one_line_and_keeps_the_previous_checkpoint(
+    demo_dir, tmp_path, monkeypatch):
+  import errno
+
+  from wavenet_jax.apps import train
+  real_save = checkpointing.ocp.CheckpointManager.save
+
+  def save(self, step, *args, **kwargs):
+    if step == 6:
+      raise OSError(errno.ENOSPC, 'No space left on device')
+    return real_save(self, step, *args, **kwargs)
+
+  monkeypatch.setattr(checkpointing.ocp.CheckpointManager, 'save', save)
+  workdir = tmp_path / 'run'
+  with pytest.raises(checkpointing.CheckpointError) as e:
+    train.train_and_evaluate(tiny.config(demo_dir, steps=8), str(workdir))
+  assert str(e.value) == (f'{workdir}/checkpoints: saving step 6 failed ([Errno 28] No space left on '
+                          'device); the checkpoint of step 3 is kept')
+  monkeypatch.setattr(checkpointing.ocp.CheckpointManager, 'save', real_save)
+  state, meta = checkpointing.load(str(workdir))
+  assert meta['step'] == 3 and sorted(os.listdir(workdir / 'checkpoints')) == ['3']

@@ -95,10 +95,10 @@ def train_and_evaluate(config, workdir: str) -> dict:
   state = run.init_state(tx)
   ckpt = checkpointing.Checkpointer(run.workdir, max_to_keep=t.max_checkpoints_to_keep)
   position = 0
-  latest = ckpt.latest_step()
-  if latest is not None:
-    state, meta = ckpt.restore(latest, target=state)
-    position = meta['data_position']
+  latest, restored = None, ckpt.restore_newest_readable(state)
+  if restored is not None:
+    state, meta = restored
+    latest, position = meta['step'], meta['data_position']
     print(f'Resuming from {ckpt.directory}/{latest} (step {latest}).', flush=True)
   elif t.init_from:
     params, modules = warm_start.params_from(t.init_from, state.params, run.mesh, config, run.class_names)

@@ -6,6 +6,7 @@ A checkpoint holds two items:
 Orbax writes each step to a temporary directory and renames it when complete, so a
 killed run never leaves a checkpoint that reads as valid but is half-written.
 """
+import contextlib
 import os
 from typing import Any, Optional
 
@@ -17,6 +18,14 @@ from wavenet_jax.kinds import registry
 
 class CheckpointError(ValueError):
   """A checkpoint that is missing or does not fit; the message names the path."""
+
+
+class UnreadableCheckpoint(CheckpointError):
+  """A checkpoint that does not read back as saved: truncated, corrupt, half-deleted."""
+
+  def __init__(self, where, reason):
+    super().__init__(f'{where}: cannot be read ({reason})')
+    self.reason = reason
 
 
 def eval_params(state):
@@ -49,8 +58,21 @@ class Checkpointer:
     return list(self._manager.all_steps())
 
   def save(self, step: int, state: Any, meta: dict) -> None:
-    self._manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                                     meta=ocp.args.JsonSave(meta)), force=True)
+    """Starts saving `step` (orbax finishes it in the background); a save that fails, now or
+    in the background of the previous one, is a one-line CheckpointError. Orbax writes a
+    temporary directory and renames it when complete: the checkpoints before stay whole."""
+    try:
+      self._manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                                       meta=ocp.args.JsonSave(meta)), force=True)
+    except Exception as e:
+      with contextlib.suppress(Exception):  # the save before this one still completes
+        self._manager.wait_until_finished()
+      raise self._save_failed(step, e) from None
+
+  def _save_failed(self, step, error):
+    kept = [s for s in self.all_steps() if s != step]
+    return CheckpointError(f'{self.directory}: saving step {step} failed ({_one_line(error)}); '
+                           + (f'the checkpoint of step {max(kept)} is kept' if kept else 'none was saved before'))
 
   def restore(self, step: Optional[int] = None, target: Any = None):
     """(state, meta) at `step` (default latest); `target` gives structure and shardings."""
@@ -61,7 +83,10 @@ class Checkpointer:
     try:
       restored = self._manager.restore(step, args=ocp.args.Composite(state=state_args,
                                                                      meta=ocp.args.JsonRestore()))
-    except ValueError as e:  # orbax: another tree structure or other shapes than `target`
+    except Exception as e:
+      if not isinstance(e, ValueError) or not self._readable(step):
+        raise UnreadableCheckpoint(f'{self.directory}/{step}', _one_line(e)) from None
+      # orbax: another tree structure or other shapes than `target`
       meta = self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
       kind = registry.name_of(meta.get('model'))
       reason = str(e).strip().splitlines()[0][:200].rstrip(':')
@@ -69,11 +94,62 @@ class Checkpointer:
                             f'config\'s model (other model.* settings or class count?): {reason}') from None
     return restored.state, restored.meta
 
+  def restore_newest_readable(self, target: Any):
+    """(state, meta) of the newest checkpoint that reads, or None when there is none at all.
+
+    A newer one that cannot be read (truncated, corrupt, half-deleted) is reported in one
+    line and moved aside to <step>.unreadable (kept to look at; the run saves that step anew);
+    none readable is a one-line CheckpointError, never a fresh start. A readable checkpoint
+    of another model (`restore`'s mismatch) is an error as it stands.
+    """
+    unreadable = []
+    for step in sorted(self.all_steps(), reverse=True):
+      try:
+        state, meta = self.restore(step, target)
+      except UnreadableCheckpoint as e:
+        unreadable.append((step, e.reason))
+        continue
+      for bad, reason in unreadable:
+        print(f'warning: {self.directory}/{bad} cannot be read ({reason}); moved to {bad}.unreadable, '
+              f'resuming from step {step}', flush=True)
+        if jax.process_index() == 0:
+          os.replace(os.path.join(self.directory, str(bad)), os.path.join(self.directory, f'{bad}.unreadable'))
+      self._manager.reload()
+      return state, meta
+    if unreadable:
+      step, reason = unreadable[0]
+      raise CheckpointError(f'{self.directory}: no checkpoint can be read (step {step}: {reason}'
+                            + (f'; {len(unreadable) - 1} older ones neither' if len(unreadable) > 1 else '') + ')')
+    return None
+
+  def _readable(self, step) -> bool:
+    """Whether `step` reads back as saved (its own structure, no target to fit)."""
+    try:
+      self._manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(),
+                                                          meta=ocp.args.JsonRestore()))
+      return True
+    except Exception:
+      return False
+
   def wait(self) -> None:
-    self._manager.wait_until_finished()
+    """Waits for the save in flight; its failure is a one-line CheckpointError."""
+    try:
+      self._manager.wait_until_finished()
+    except Exception as e:
+      raise self._save_failed(self._manager.latest_step(), e) from None
 
   def close(self) -> None:
     self._manager.close()
+
+
+def _one_line(error) -> str:
+  """An exception as one short line: orbax and tensorstore errors run over many lines, some
+  a whole traceback (whose last line says what went wrong)."""
+  lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+  if lines and lines[0].startswith('Traceback'):
+    lines = lines[-1:]
+  text = ' '.join(' '.join(lines).split()) or type(error).__name__
+  return text if len(text) <= 200 else text[:197] + '...'
 
 
 def _split_step_path(path: str):
