@@ -9,6 +9,7 @@ With --sweep=configs/sweeps/X.py (--config optional: it replaces the sweep's bas
 every run of a sweep file in its own --workdir/<run> and writes --workdir/results.{csv,md,png}.
 """
 import importlib
+import os
 import sys
 
 from absl import app, flags, logging
@@ -58,6 +59,15 @@ def main(argv):
   except _user_errors() as e:  # evaluated as the error arrives, after the mode's imports
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
+  except Exception as e:
+    if (line := sharding.lost_peer_message(e)) is None:
+      raise
+    print(f'error: {line}', file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Not sys.exit: JAX's exit hook would wait for the lost process at the shutdown barrier
+    # (minutes), then abort with a C++ stack trace.
+    os._exit(3)
 
 
 def _user_errors():

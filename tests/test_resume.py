@@ -26,7 +26,7 @@ def demo_dir(tmp_path_factory):
   return tiny.build_demo(tmp_path_factory.mktemp('data') / 'demo')
 
 
-def launch(workdir, demo_dir):
+def launch(workdir, demo_dir, *extra, env=None):
   cmd = [sys.executable, 'launch.py', '--config=configs/demo.py', f'--workdir={workdir}',
          f'--config.data.source={demo_dir}', '--config.data.sample_size=64', '--config.data.shuffle_buffer=8',
          '--config.model.dilations=(1,2)', '--config.model.skip_channels=16',
@@ -34,8 +34,9 @@ def launch(workdir, demo_dir):
          "--config.data.augment.mode=additive", '--config.train.ema_decay=0.9',
          '--config.train.batch_size=2', '--config.eval.batch_size=2', '--config.train.log_every_steps=1',
          '--config.train.checkpoint_every_steps=4', '--config.train.eval_every_steps=0',
-         '--config.train.generate_every_steps=0', f'--config.train.num_train_steps={STEPS}']
-  return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         '--config.train.generate_every_steps=0', f'--config.train.num_train_steps={STEPS}', *extra]
+  return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=dict(os.environ, **(env or {})))
 
 
 def losses(stdout):
@@ -179,3 +180,49 @@ def test_a_failing_save_stops_the_run_in_one_line_and_keeps_the_previous_checkpo
   monkeypatch.setattr(checkpointing.ocp.CheckpointManager, 'save', real_save)
   state, meta = checkpointing.load(str(workdir))
   assert meta['step'] == 3 and sorted(os.listdir(workdir / 'checkpoints')) == ['3']
+
+
+# --- multi-host faults --------------------------------------------------------------------
+
+@pytest.mark.parametrize('victim', [1, 0])  # 0 also runs the coordination service
+def test_killing_one_of_two_processes_stops_the_other_in_one_line_and_both_resume(demo_dir, tmp_path, victim):
+  import socket
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    address = f'127.0.0.1:{s.getsockname()[1]}'
+
+  def both():
+    return [launch(tmp_path / 'run', demo_dir, f'--coordinator_address={address}', '--num_processes=2',
+                   f'--process_id={i}', env={'XLA_FLAGS': '--xla_force_host_platform_device_count=1'})
+            for i in range(2)]
+
+  procs = both()
+  first, killed = procs[1 - victim], procs[victim]
+  lines, deadline = [], time.time() + 300
+  while time.time() < deadline and (line := procs[0].stdout.readline()):
+    lines.append(line)
+    if (m := LOSS_LINE.match(line)) and int(m.group(1)) >= 10:  # past the checkpoints of 4 and 8
+      break
+  killed.kill()
+  killed.wait()
+  killed_at = time.time()
+  out, err = first.communicate(timeout=150)
+  assert time.time() - killed_at < 120, err[-3000:]
+  assert first.returncode == 3, err[-3000:]
+  last = err.strip().splitlines()[-1]
+  assert last.startswith(f'error: process {1 - victim} of 2 lost the other processes (') and last.endswith(
+      'relaunch all 2 with the same flags: the run resumes from its latest checkpoint'), err[-3000:]
+  assert 'Traceback' not in err, err[-3000:]
+  stopped_at = max(losses(''.join(lines) + (out if victim else '')))
+  assert stopped_at >= 10
+
+  runs = both()
+  outs = [p.communicate(timeout=300) for p in runs]
+  for p, (out, err) in zip(runs, outs):
+    assert p.returncode == 0, err[-3000:]
+  resumed = re.search(r'\(step (\d+)\)\.$', outs[0][0], re.M)
+  # The newest checkpoint both processes committed (a save still in flight at the kill is not).
+  assert resumed and 4 <= int(resumed.group(1)) <= stopped_at, outs[0][0]
+  assert not re.search(r'^step 1/', outs[0][0], re.M) and f'step {STEPS}/{STEPS}' in outs[0][0]
+  state, meta = checkpointing.load(str(tmp_path / 'run'))
+  assert meta['step'] == STEPS

@@ -49,7 +49,7 @@ class Checkpointer:
         self.directory,
         # read_only only means "never create": orbax's own read_only flag warns on every open.
         options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=not read_only),
-        item_names=('state', 'meta'))
+        item_handlers={'state': ocp.StandardCheckpointHandler(), 'meta': ocp.JsonCheckpointHandler()})
 
   def latest_step(self) -> Optional[int]:
     return self._manager.latest_step()
@@ -75,14 +75,15 @@ class Checkpointer:
                            + (f'the checkpoint of step {max(kept)} is kept' if kept else 'none was saved before'))
 
   def restore(self, step: Optional[int] = None, target: Any = None):
-    """(state, meta) at `step` (default latest); `target` gives structure and shardings."""
+    """(state, meta) at `step` (default latest); `target` gives structure and shardings
+    (default: the saved structure, on this process's first device)."""
     step = self.latest_step() if step is None else step
     if step is None:
       raise CheckpointError(f'{self.directory}: no checkpoint')
-    state_args = ocp.args.StandardRestore(target) if target is not None else ocp.args.StandardRestore()
     try:
-      restored = self._manager.restore(step, args=ocp.args.Composite(state=state_args,
-                                                                     meta=ocp.args.JsonRestore()))
+      restored = self._manager.restore(step, args=ocp.args.Composite(
+          state=ocp.args.StandardRestore(self._as_saved(step) if target is None else target),
+          meta=ocp.args.JsonRestore()))
     except Exception as e:
       if not isinstance(e, ValueError) or not self._readable(step):
         raise UnreadableCheckpoint(f'{self.directory}/{step}', _one_line(e)) from None
@@ -125,11 +126,20 @@ class Checkpointer:
   def _readable(self, step) -> bool:
     """Whether `step` reads back as saved (its own structure, no target to fit)."""
     try:
-      self._manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(),
+      self._manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(self._as_saved(step)),
                                                           meta=ocp.args.JsonRestore()))
       return True
     except Exception:
       return False
+
+  def _as_saved(self, step):
+    """A restore target of the saved shapes and dtypes on one local device: a checkpoint
+    written by several processes or devices reads on one (orbax refuses another topology
+    without a target)."""
+    device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    return jax.tree_util.tree_map(
+        lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=device) if hasattr(a, 'dtype') else a,
+        self._manager.item_metadata(step)['state'])
 
   def wait(self) -> None:
     """Waits for the save in flight; its failure is a one-line CheckpointError."""

@@ -61,3 +61,22 @@ def maybe_initialize_distributed(coordinator_address=None, num_processes=None, p
       jax.distributed.initialize()
       return True
   return False
+
+
+# What a collective or coordination call says when another process of the job is gone
+# (gloo/NCCL: the peer's sockets reset; the coordination service: missed heartbeats).
+_LOST_PEER = ('gloo', 'nccl', 'connection reset', 'connection closed', 'broken pipe', 'heartbeat',
+              'barrier', 'coordination', 'unavailable', 'socket closed')
+
+
+def lost_peer_message(error: BaseException) -> str | None:
+  """The one line for an error that means another process of a multi-process run stopped;
+  None for any other error, and on a single process."""
+  if jax.process_count() == 1 or not isinstance(error, jax.errors.JaxRuntimeError):
+    return None
+  what = next((line.strip() for line in str(error).splitlines() if line.strip()), '')
+  if not any(word in what.lower() for word in _LOST_PEER):
+    return None
+  return (f'process {jax.process_index()} of {jax.process_count()} lost the other processes '
+          f'({what[:160]}); relaunch all {jax.process_count()} with the same flags: the run '
+          'resumes from its latest checkpoint')
