@@ -1,6 +1,5 @@
 """magenta NSynth import: a TF1 checkpoint with magenta's names -> our params, checked leaf by
 leaf and against magenta's equations in float64 numpy from the raw checkpoint tensors."""
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest

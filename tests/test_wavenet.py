@@ -1,7 +1,6 @@
 """The WaveNet decoder against an independent float64 numpy forward, plus its structural laws."""
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import pytest
 
