@@ -67,6 +67,11 @@ def get_config():
   c.model.lc_channels = 0  # Local-conditioning features per sample (set by models that use it).
   c.model.input_bias = False  # NSynth: a bias on the first (scalar-input) conv.
   c.model.input_skip = False  # NSynth: the first conv's output feeds the skip sum too.
+  # The output distribution (wavenet_jax/models/heads.py): categorical (a softmax over the
+  # mu-law classes) | logistic_mixture | gaussian (16-bit; both need scalar_input=True).
+  c.model.output = 'categorical'
+  c.model.num_mixtures = 10  # logistic_mixture: components (r9y9's 10).
+  c.model.log_scale_min = -7.0  # Continuous heads: floor of the log scales (r9y9's -7).
   c.model.classifier = ml_collections.ConfigDict()  # The classification head of the nsynth_*classifier kinds.
   c.model.classifier.num_classes = -1  # -1 = the dataset's class count; a number must equal it.
   c.model.classifier.pooling = 'mean'  # mean | max | attention: embedding frames -> one vector.

@@ -22,11 +22,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOP, RATE, E = 16, 16000, 4
 
 
-def tiny_config():
+def tiny_config(output='categorical'):
   c = nsynth.tiny_config()
   c.dilations = c.encoder.dilations = (1, 2, 4)
   c.encoder.hop = HOP
   c.kind = 'nsynth_autoencoder'
+  c.output, c.num_mixtures = output, 3
   return c
 
 
@@ -42,10 +43,10 @@ def save_run(workdir, state, model_config):
   return str(workdir)
 
 
-def random_params(seed):
+def random_params(seed, output='categorical'):
   """The tiny autoencoder's params drawn in numpy (eager init takes seconds): kernels
   ~ 1/sqrt(fan-in), biases ~ 0.1, so every layer's output moves with its input."""
-  model = nsynth.from_config(tiny_config())
+  model = nsynth.from_config(tiny_config(output))
   shapes = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, HOP)))
   rng = np.random.default_rng(seed)
   draw = lambda s: (rng.normal(size=s.shape) * (s.shape[:-1] and 1 / np.sqrt(np.prod(s.shape[:-1]))
@@ -78,14 +79,16 @@ def expected_embedding(path, encoder_params):
   return np_encoder(encoder_params, scaled, tiny_config().encoder)[0]
 
 
-def synthesized_alone(decoder_params, embedding, seed, temperature=1.0):
+def synthesized_alone(decoder_params, embedding, seed, temperature=1.0, output='categorical'):
   """generate.generate on this one embedding: what its wav must hold."""
-  decoder = WaveNet.from_config(tiny_config())
+  decoder = WaveNet.from_config(tiny_config(output))
   lc = nsynth.upsample(jnp.asarray(embedding)[None], HOP)  # [1, F·hop, E]
-  classes = generate.generate(decoder, {'params': decoder_params}, jax.random.key(seed)[None],
-                              len(embedding) * HOP, None, temperature, 'nsynth',
-                              jnp.zeros((1, 1)), lc=lc)
-  return audio.mu_law_decode(np.asarray(classes[0]), 256, 'nsynth')
+  draws = generate.generate(decoder, {'params': decoder_params}, jax.random.key(seed)[None],
+                            len(embedding) * HOP, None, temperature, 'nsynth',
+                            jnp.zeros((1, 1)), lc=lc)
+  if output != 'categorical':
+    return np.asarray(draws[0])
+  return audio.mu_law_decode(np.asarray(draws[0]), 256, 'nsynth')
 
 
 def write_embeddings(folder, named):
@@ -149,6 +152,45 @@ def test_synthesize_batches_files_yet_each_equals_generating_it_alone(run, tmp_p
     np.testing.assert_allclose(wav, synthesized_alone(params['decoder'], en, 3), atol=1.5 / 32768)
     wavs[name] = wav
   assert np.abs(wavs['long'] - wavs['other']).max() > 0.01  # same seed, other embedding
+
+
+def test_mixture_decoder_scores_16_bit_levels_and_synthesizes_each_file_as_alone(tmp_path):
+  """The autoencoder with a logistic-mixture decoder: the encoder reads NSynth's mu-law, the
+  decoder the shifted 16-bit levels, and its nll is the float64 mixture formula's at the 16-bit
+  targets; synthesize batches files and writes each as generated alone."""
+  from tests.test_heads import np_log_prob
+  from wavenet_jax.kinds import nsynth_autoencoder
+  params = random_params(5, 'logistic_mixture')
+  model = nsynth.from_config(tiny_config('logistic_mixture'))
+  wavs = audio_batch(2, 4 * HOP, seed=3)
+  outputs, targets, embedding = model.apply(params, jnp.asarray(wavs))
+  levels = np.clip(np.round(wavs.astype(np.float64) * 32768), -32768, 32767) / 32768
+  np.testing.assert_allclose(np.asarray(targets), levels, atol=1e-6)
+  scaled = audio.nsynth_scalar(audio.mu_law_encode(wavs, 256, 'nsynth'), 256)
+  np.testing.assert_allclose(np.asarray(embedding), np_encoder(params['params']['encoder'], scaled,
+                                                               tiny_config().encoder), atol=1e-4)
+  decoder = WaveNet.from_config(tiny_config('logistic_mixture'))
+  shifted = np.pad(levels[:, :-1], ((0, 0), (1, 0))).astype(np.float32)
+  want_out = decoder.apply({'params': params['params']['decoder']}, jnp.asarray(shifted), None,
+                           nsynth.upsample(embedding, HOP))
+  np.testing.assert_allclose(np.asarray(outputs), np.asarray(want_out), atol=1e-5)
+  nll, _ = nsynth_autoencoder.nll(model, params, {'audio': jnp.asarray(wavs), 'mask': jnp.ones(wavs.shape)})
+  np.testing.assert_allclose(np.asarray(nll), -np_log_prob('logistic_mixture', np.asarray(outputs), levels, -7.0),
+                             rtol=1e-4, atol=1e-4)
+
+  workdir = save_run(tmp_path / 'run', {'step': np.int32(0), 'params': params, 'ema_params': None},
+                     tiny_config('logistic_mixture'))
+  rng = np.random.default_rng(2)
+  named = {'a': rng.normal(size=(2, E)).astype(np.float32), 'b': rng.normal(size=(3, E)).astype(np.float32)}
+  write_embeddings(tmp_path / 'emb', named)
+  c = config(workdir, input=str(tmp_path / 'emb'))
+  c.generate.batch_size = 2
+  encode_synthesize.synthesize_files(c, str(tmp_path / 'w'))
+  for name, en in named.items():
+    wav, _ = soundfile.read(tmp_path / 'w' / 'synthesized' / f'{name}.wav', dtype='float32')
+    alone = synthesized_alone(params['params']['decoder'], en, 3, output='logistic_mixture')
+    np.testing.assert_array_equal(wav, alone)  # 16-bit PCM levels, written losslessly
+    assert np.std(wav) > 1e-3
 
 
 def test_failing_midway_leaves_whole_files_and_no_temporary_ones(run, tmp_path, monkeypatch):

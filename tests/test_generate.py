@@ -54,6 +54,49 @@ def test_step_equals_forward_at_every_position(seed):
   assert float(jnp.max(jnp.abs(full - stepped))) <= 1e-4, cfg
 
 
+@pytest.mark.parametrize('output,seed', [('logistic_mixture', 2), ('logistic_mixture', 3), ('gaussian', 5)])
+def test_step_equals_forward_for_the_continuous_heads(output, seed):
+  """The distribution parameters of every position, with GC and LC."""
+  cfg = dict(random_config(seed), scalar_input=True, initial_filter_width=3, gc_cardinality=3,
+             lc_channels=2, output=output, num_mixtures=int(np.random.default_rng(seed).integers(1, 5)))
+  m, params, x, gc, lc = _model(cfg, seed)
+  full = forward(m, params, x, gc, lc)
+  assert full.shape[-1] == (2 if output == 'gaussian' else 3 * m.num_mixtures)
+  stepped, _ = jax.jit(generate.step_through, static_argnums=0)(m, params, x, gc, lc)
+  assert float(jnp.max(jnp.abs(full - stepped))) <= 1e-4, cfg
+
+
+def test_continuous_head_streams_draw_the_same_in_any_batch_and_score_as_the_forward_pass():
+  """16-bit levels drawn in the scan: each stream (mixed primes, several classes) equals the
+  stream generated alone, and re-scoring the drawn audio by the forward pass gives the
+  parameters the scan sampled from (their draws follow those parameters: test_heads.py)."""
+  cfg = dict(filter_width=2, dilations=(1, 2, 4), residual_channels=6, dilation_channels=6,
+             skip_channels=8, scalar_input=True, initial_filter_width=4, gc_cardinality=3, gc_channels=4,
+             output='logistic_mixture', num_mixtures=3)
+  m, params, x, _, _ = _model(cfg, 0, t=40)
+  levels = generate.to_draws(m, np.asarray(x))
+  primes = [levels[0, :25], None, levels[1, :4]]
+  ids = jnp.asarray([2, 0, 1], jnp.int32)
+  keys = jax.random.split(jax.random.key(3), 3)
+  inputs, start = generate.pad_primes(m, primes)
+  together = np.asarray(generate.generate(m, params, keys, 30, ids, 0.8, prime_inputs=inputs, prime_start=start))
+  assert together.dtype == np.float32 and np.all(np.abs(together) <= 1)
+  k = together.astype(np.float64) * 32768
+  np.testing.assert_array_equal(k, np.round(k))  # 16-bit PCM levels
+  for b, p in enumerate(primes):
+    alone_inputs, alone_start = generate.pad_primes(m, [p])
+    alone = generate.generate(m, params, keys[b:b + 1], 30, ids[b:b + 1], 0.8, prime_inputs=alone_inputs,
+                              prime_start=alone_start)
+    np.testing.assert_array_equal(together[b], np.asarray(alone[0]), err_msg=f'stream {b}')
+  # Temperature 0: each sample is the mean of the likeliest component the forward pass gives.
+  mode = np.asarray(generate.generate(m, params, keys[:1], 30, ids[:1], 0.0))[0]
+  seq = jnp.asarray(np.concatenate([[0.0], mode])[None], jnp.float32)
+  out = np.asarray(forward(m, params, seq, ids[:1]))[0, :-1]  # [30, 9]
+  likeliest = np.argmax(out[:, :3], axis=-1)
+  want = generate.to_draws(m, out[np.arange(30), 3 + likeliest])
+  np.testing.assert_allclose(mode, want, atol=1e-4)
+
+
 def test_step_equals_forward_with_every_feature_at_once():
   cfg = dict(filter_width=3, dilations=(1, 2, 4, 8, 1, 3), residual_channels=5, dilation_channels=6,
              skip_channels=7, quantization_channels=32, use_biases=True, scalar_input=True,

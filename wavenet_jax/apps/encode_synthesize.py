@@ -26,6 +26,7 @@ from wavenet_jax.checkpoints import trained
 from wavenet_jax.common import config_checks, files, plots
 from wavenet_jax.generation import encoding, generate
 from wavenet_jax.input import audio
+from wavenet_jax.models import heads
 
 AUDIO_EXTENSIONS = ('.wav', '.flac', '.au', '.mp3', '.ogg', '.aiff', '.aif')
 
@@ -151,6 +152,7 @@ def synthesize_files(config, workdir: str):
   model = trained.load_nsynth(config.embeddings.checkpoint or workdir, config)
   trained.need_decoder(model)
   generate_files.check_top_k(g, model.decoder.quantization_channels)
+  heads.check_sampling(model.decoder.output, g)
   items = _plan(config, workdir, model)
   out_dir = config.embeddings.out_dir or os.path.join(workdir, 'synthesized')
   if config.embeddings.interpolate:
@@ -169,7 +171,7 @@ def synthesize_files(config, workdir: str):
 
 def _synthesize_batch(model: trained.NSynthModel, batch, out_dir, g, label):
   import soundfile
-  hop, q = model.hop, model.quantization_channels
+  hop = model.hop
   frames = max(len(en) for _, en in batch)
   # Shorter embeddings hold their last frame; what is generated past their end is dropped.
   padded = np.stack([np.concatenate([en, np.repeat(en[-1:], frames - len(en), 0)]) for _, en in batch])
@@ -182,7 +184,7 @@ def _synthesize_batch(model: trained.NSynthModel, batch, out_dir, g, label):
     for chunk in generate.generate_chunks(model.decoder, {'params': model.params['decoder']}, keys,
                                           total, g.chunk_size, None, g.temperature, 'nsynth',
                                           start_input, g.top_k, g.top_p, lc=encoding.Upsampled(padded, hop)):
-      samples = audio.mu_law_decode(np.asarray(chunk), q, 'nsynth')  # [B, n]
+      samples = generate.to_audio(model.decoder, chunk, 'nsynth')  # [B, n]
       for f, x, length in zip(wavs, samples, lengths):
         f.write(x[:max(length - done, 0)])
       done += chunk.shape[1]

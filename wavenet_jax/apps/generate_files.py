@@ -21,13 +21,14 @@ from wavenet_jax.checkpoints import trained
 from wavenet_jax.common import config_checks, plots
 from wavenet_jax.generation import generate
 from wavenet_jax.input import audio
+from wavenet_jax.models import heads
 
 
 @dataclasses.dataclass
 class Stream:
   name: str
   class_id: Optional[int]
-  prime: Optional[np.ndarray]  # mu-law classes of the trimmed prime, [P]
+  prime: Optional[np.ndarray]  # the trimmed prime as draws (generate.to_draws), [P]
   seed: int
 
 
@@ -82,7 +83,7 @@ def plan_streams(g, model, meta):
       wav = audio.trim_silence(audio.load(path, meta['sample_rate']), g.prime_silence_threshold)
       if wav.size == 0:
         raise audio.AudioError(f'{path}: silent after trimming at {g.prime_silence_threshold}')
-      q = audio.mu_law_encode(wav, model.quantization_channels, meta['model']['mu_law'])
+      q = generate.to_draws(model, wav, meta['model']['mu_law'])
       primes.append((os.path.splitext(os.path.basename(path))[0], q))
   streams = []
   for i in ids:
@@ -101,9 +102,10 @@ def generate_files(config, workdir: str):
   workdir = config_checks.check_workdir(workdir)
   model, params, meta = trained.load_wavenet(g.checkpoint or workdir)
   check_top_k(g, model.quantization_channels)
+  heads.check_sampling(model.output, g)
   streams = plan_streams(g, model, meta)
   null = trained.check_guidance(g.guidance, meta)
-  mu_law, rate, q = meta['model']['mu_law'], meta['sample_rate'], model.quantization_channels
+  mu_law, rate = meta['model']['mu_law'], meta['sample_rate']
   out_dir = g.out_dir or os.path.join(workdir, 'generated')
   os.makedirs(out_dir, exist_ok=True)
   import soundfile
@@ -117,12 +119,12 @@ def generate_files(config, workdir: str):
     with audio.wav_writers(paths, rate) as wavs:
       for f, s in zip(wavs, batch):  # the output holds the prime, then the continuation.
         if s.prime is not None:
-          f.write(audio.mu_law_decode(s.prime, q, mu_law))
+          f.write(generate.to_audio(model, s.prime, mu_law))
       start, done = time.time(), 0
       for chunk in generate.generate_chunks(model, params, keys, g.num_samples, g.chunk_size, gc,
                                             g.temperature, mu_law, inputs, g.top_k, g.top_p,
                                             guidance=g.guidance, null_id=null, prime_start=prime_start):
-        samples = audio.mu_law_decode(np.asarray(chunk), q, mu_law)  # [B, n]
+        samples = generate.to_audio(model, chunk, mu_law)  # [B, n]
         for f, x in zip(wavs, samples):
           f.write(x)
         done += chunk.shape[1]

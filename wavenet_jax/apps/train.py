@@ -20,7 +20,7 @@ from data import prepare
 from wavenet_jax.checkpoints import checkpointing, warm_start
 from wavenet_jax.common import files, plots
 from wavenet_jax.generation import generate
-from wavenet_jax.input import audio, pipeline
+from wavenet_jax.input import pipeline
 from wavenet_jax.kinds import nsynth_classifier
 from wavenet_jax.runtime import sharding
 from wavenet_jax.training import optim, steps
@@ -208,17 +208,17 @@ def _format_train(mean):
 
 def _write_generations(writer, step, run, params, config):
   """A short generation per class (at most 16) as TensorBoard audio and spectrogram images."""
-  model, q, mu_law = run.model, config.model.quantization_channels, config.model.mu_law
+  model, mu_law = run.model, config.model.mu_law
   ids = list(range(min(len(run.class_names), 16))) if model.gc_cardinality else [None]
   if config.model.gc_null_class:
     ids.append(model.gc_cardinality - 1)
   keys = jnp.stack([jax.random.key(config.generate.seed + i) for i in range(len(ids))])
   gc = jnp.asarray(ids, jnp.int32) if model.gc_cardinality else None
   null = model.gc_cardinality - 1 if config.model.gc_null_class else None  # check_config: guidance needs it
-  classes = generate.generate(model, jax.device_get(params), keys, config.train.generate_num_samples,
-                              gc, config.generate.temperature, mu_law, guidance=config.generate.guidance,
-                              null_id=null)
-  wavs = audio.mu_law_decode(np.asarray(classes), q, mu_law)  # [B, T]
+  draws = generate.generate(model, jax.device_get(params), keys, config.train.generate_num_samples,
+                            gc, config.generate.temperature, mu_law, guidance=config.generate.guidance,
+                            null_id=null)
+  wavs = generate.to_audio(model, draws, mu_law)  # [B, T]
   names = [run.class_names[i] if i is not None and i < len(run.class_names) else 'unconditioned'
            for i in ids]
   rate = config.data.sample_rate

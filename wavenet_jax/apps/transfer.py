@@ -179,9 +179,9 @@ def _generate(run, params, config, report_dir, step):
   ids = jnp.asarray([run.class_names.index(n) for n in names], jnp.int32)
   keys = jnp.stack([jax.random.key(config.generate.seed + i) for i in range(len(names))])
   m = config.model
-  classes = generate.generate(run.model, params, keys, config.transfer.generate_num_samples, ids,
-                              config.generate.temperature, m.mu_law)
-  wavs = audio.mu_law_decode(np.asarray(classes), m.quantization_channels, m.mu_law)
+  draws = generate.generate(run.model, params, keys, config.transfer.generate_num_samples, ids,
+                            config.generate.temperature, m.mu_law)
+  wavs = generate.to_audio(run.model, draws, m.mu_law)
   out = {}
   for name, wav in zip(names, wavs):
     rel = os.path.join('audio', f'step_{step:07d}', f'{name}.wav')

@@ -1,5 +1,8 @@
 """Fast generation (Paine et al. 2016): one jitted lax.scan over per-layer queue state.
 
+A stream's draws are mu-law classes (categorical head) or 16-bit levels in [-1, 1] (the
+continuous heads, models/heads.py); `to_audio` turns either into samples.
+
 The carry is an explicit pytree of ring buffers (`WaveNet.init_queues`), so each sample
 costs O(layers) and no Python runs per sample. `WaveNet.step` uses the same parameters and
 layer code as the training forward pass; tests/test_generate.py checks that they agree.
@@ -19,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from wavenet_jax.input import audio
+from wavenet_jax.models import heads
 from wavenet_jax.runtime import xla_cpu
 from wavenet_jax.models.wavenet import WaveNet
 
@@ -85,9 +89,23 @@ def sample(uniform, logits, temperature, top_k=0, top_p=1.0):
   return jnp.minimum(below, logits.shape[-1] - 1).astype(jnp.int32)
 
 
+def draw(model: WaveNet, uniform, out, temperature, top_k=0, top_p=1.0):
+  """One draw per stream from the decoder's outputs out [B, C]: a class (uniform [B]) or,
+  for a continuous head, a 16-bit level (uniform [B, 2])."""
+  if heads.continuous(model.output):
+    return heads.sample(model.output, out, uniform, temperature, model.log_scale_min)
+  return sample(uniform, out, temperature, top_k, top_p)
+
+
+def uniform_shape(model: WaveNet):
+  """The uniforms one draw takes: () for a class, (2,) for a continuous head's level."""
+  return (2,) if heads.continuous(model.output) else ()
+
+
 def class_to_input(model: WaveNet, classes, mu_law='ibab'):
-  """A sampled class becomes the next input the way training fed it (kinds/wavenet.py, model_inputs)."""
-  if not model.scalar_input:
+  """A draw becomes the next input the way training fed it (kinds/wavenet.py, model_inputs):
+  a continuous head's levels are fed as they are."""
+  if heads.continuous(model.output) or not model.scalar_input:
     return classes
   q = model.quantization_channels
   if mu_law == 'nsynth':
@@ -95,13 +113,34 @@ def class_to_input(model: WaveNet, classes, mu_law='ibab'):
   return audio.mu_law_decode(classes, q, mu_law, xp=jnp)
 
 
-def silence_class(model: WaveNet, mu_law='ibab') -> int:
+def to_draws(model: WaveNet, wav, mu_law='ibab'):
+  """Float audio [..., T] -> the draws that stand for it: mu-law classes or 16-bit levels."""
+  if heads.continuous(model.output):
+    return np.asarray(heads.quantize(np.asarray(wav, np.float32), xp=np))
+  return audio.mu_law_encode(wav, model.quantization_channels, mu_law)
+
+
+def to_audio(model: WaveNet, draws, mu_law='ibab'):
+  """Draws [..., T] (classes or 16-bit levels) -> float32 audio in [-1, 1]."""
+  if heads.continuous(model.output):
+    return np.asarray(draws, np.float32)
+  return audio.mu_law_decode(np.asarray(draws), model.quantization_channels, mu_law)
+
+
+def silence_class(model: WaveNet, mu_law='ibab'):
+  """The draw of a silent sample: a mu-law class, or the level 0.0."""
+  if heads.continuous(model.output):
+    return 0.0
   return int(audio.mu_law_encode(np.zeros(1), model.quantization_channels, mu_law)[0])
+
+
+def _draws_dtype(model: WaveNet):
+  return jnp.float32 if heads.continuous(model.output) else jnp.int32
 
 
 def silence(model: WaveNet, batch_size: int, mu_law='ibab'):
   """One sample of silence per stream as network input: the default prime. [B, 1]"""
-  classes = jnp.full((batch_size, 1), silence_class(model, mu_law), jnp.int32)
+  classes = jnp.full((batch_size, 1), silence_class(model, mu_law), _draws_dtype(model))
   return class_to_input(model, classes, mu_law)
 
 
@@ -115,16 +154,16 @@ def prime(model: WaveNet, params, inputs, gc_ids=None, lc=None, start=None):
 
 
 def pad_primes(model: WaveNet, primes, mu_law='ibab'):
-  """Primes of several lengths as one batch: [mu-law classes [P_b] or None] -> (network inputs
-  [B, P], start [B]). Each prime is right-aligned; before it stands "before the start" (the
+  """Primes of several lengths as one batch: [draws [P_b] (`to_draws`) or None] -> (network
+  inputs [B, P], start [B]). Each prime is right-aligned; before it stands "before the start" (the
   one-hot sentinel id, or 0.0 for scalar input), which `prime` treats as the empty history.
   None is an unprimed stream: one sample of silence, as `silence`."""
-  quiet = silence_class(model, mu_law)
-  primes = [np.asarray([quiet] if p is None else p, np.int64) for p in primes]
+  quiet, dtype = silence_class(model, mu_law), _draws_dtype(model)
+  primes = [np.asarray([quiet] if p is None else p, dtype) for p in primes]
   length = max(len(p) for p in primes)
   start = np.array([length - len(p) for p in primes], np.int32)
-  classes = np.stack([np.concatenate([np.zeros(length - len(p), np.int64), p]) for p in primes])
-  inputs = class_to_input(model, jnp.asarray(classes, jnp.int32), mu_law)
+  classes = np.stack([np.concatenate([np.zeros(length - len(p), dtype), p]) for p in primes])
+  inputs = class_to_input(model, jnp.asarray(classes, dtype), mu_law)
   before = jnp.arange(length)[None, :] < jnp.asarray(start)[:, None]  # [B, P]
   inputs = jnp.where(before, model.quantization_channels if not model.scalar_input else 0.0, inputs)
   return inputs, jnp.asarray(start)
@@ -153,7 +192,8 @@ def guided_rows(a, null_id=None):
 
 def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, gc_ids=None,
                   temperature=1.0, mu_law='ibab', top_k=0, top_p=1.0, lc=None, guidance=1.0):
-  """Samples `num_samples` classes per stream from `carry` -> (carry, classes [B, N]).
+  """Samples `num_samples` draws per stream from `carry` -> (carry, draws [B, N]): classes,
+  or a continuous head's 16-bit levels.
 
   lc [B, N, Lc]: local conditioning of the inputs these samples become (sample i is fed
   back with lc[:, i], as the forward pass pairs inputs and lc); None for models without.
@@ -237,13 +277,14 @@ def _scan_samples(model: WaveNet, params, carry, keys, start, num_samples: int, 
                   mu_law, top_k, top_p, lc, guidance=1.0):
   gc = None if gc_ids is None else model.apply(params, gc_ids, method=WaveNet.global_condition)
   steps = start + jnp.arange(num_samples)
-  draw = lambda k: jax.vmap(lambda t: jax.random.uniform(jax.random.fold_in(k, t)))(steps)
-  uniforms = jax.vmap(draw)(keys).T  # [N, B]
+  shape = uniform_shape(model)
+  stream = lambda k: jax.vmap(lambda t: jax.random.uniform(jax.random.fold_in(k, t), shape))(steps)
+  uniforms = jnp.moveaxis(jax.vmap(stream)(keys), 1, 0)  # [N, B] or [N, B, 2]
 
   def body(carry, xs):
     u_t, lc_t = xs
     queues, logits = carry
-    classes = sample(u_t, guide(logits, guidance), temperature, top_k, top_p)
+    classes = draw(model, u_t, guide(logits, guidance), temperature, top_k, top_p)
     fed = classes if guidance == 1 else guided_rows(classes)  # both rows of a guided stream
     logits, queues = model.apply(params, queues, class_to_input(model, fed, mu_law), gc, lc_t,
                                  method=WaveNet.step)
@@ -299,7 +340,8 @@ def scan_compiler_options():
 def generate(model: WaveNet, params, keys, num_samples: int, gc_ids=None, temperature=1.0,
              mu_law='ibab', prime_inputs=None, top_k=0, top_p=1.0, lc=None, guidance=1.0,
              null_id=None, prime_start=None):
-  """B streams of `num_samples` mu-law classes after a prime, [B, num_samples]; keys [B].
+  """B streams of `num_samples` draws after a prime, [B, num_samples]; keys [B]: mu-law classes,
+  or a continuous head's 16-bit levels (`to_audio` makes either audio).
 
   prime_inputs: [B, P] network inputs (default: one sample of silence per stream);
   prime_start [B]: where each stream's own prime begins in its row, for primes of several
@@ -316,7 +358,7 @@ def generate(model: WaveNet, params, keys, num_samples: int, gc_ids=None, temper
 def generate_chunks(model: WaveNet, params, keys, num_samples: int, chunk_size: int, gc_ids=None,
                     temperature=1.0, mu_law='ibab', prime_inputs=None, top_k=0, top_p=1.0, lc=None,
                     guidance=1.0, null_id=None, prime_start=None):
-  """Yields [B, ≤chunk_size] class chunks; memory does not grow with num_samples.
+  """Yields [B, ≤chunk_size] chunks of draws; memory does not grow with num_samples.
 
   lc as in `generate`; it may be a host (numpy) array: only one chunk of it is on the
   device at a time. guidance != 1 runs two rows per stream (its class, null_id) and costs
@@ -324,6 +366,9 @@ def generate_chunks(model: WaveNet, params, keys, num_samples: int, chunk_size: 
   """
   if guidance < 0:
     raise ValueError(f'guidance={guidance!r}: must be >= 0 (1 = off)')
+  if (guidance != 1 or top_k or top_p < 1) and heads.continuous(model.output):
+    raise ValueError(f'guidance, top_k and top_p cut a categorical distribution: the {model.output} '
+                     'head samples with a temperature only')
   if guidance != 1 and (gc_ids is None or null_id is None):
     raise ValueError(f'guidance={guidance!r} needs class ids and a null class to guide against '
                      '(a model trained with model.gc_null_class and train.class_dropout > 0)')

@@ -4,7 +4,6 @@ Like magenta, it learns every sample of its crop from zero history given the cro
 embedding, so a crop carries no context before it (and the encoder sees it whole).
 """
 import jax.numpy as jnp
-import optax
 
 from wavenet_jax.common.config_checks import ConfigError
 from wavenet_jax.kinds import likelihood, wavenet
@@ -15,6 +14,7 @@ from wavenet_jax.models import nsynth
 def check(config):
   """What every NSynth kind (the autoencoder and the classifiers on its encoder) needs."""
   wavenet.check_mu_law(config)
+  wavenet.check_output(config, mu_law_input=False)
   m, kind = config.model, config.model.kind
   if 'encoder' not in m:
     raise ConfigError(f'model.encoder: model.kind={kind!r} needs the NSynth encoder settings '
@@ -28,8 +28,8 @@ def check(config):
 
 def nll(model, params, batch):
   """-> (nll [B, C] in nats for every sample of the crop, mask [B, C])."""
-  logits, classes, _ = model.apply(params, batch['audio'])
-  return optax.softmax_cross_entropy_with_integer_labels(logits, classes), batch['mask']
+  outputs, targets, _ = model.apply(params, batch['audio'])
+  return wavenet.target_nll(model.decoder, outputs, targets), batch['mask']
 
 
 def objective(model, config, params, batch, gc_ids=None):

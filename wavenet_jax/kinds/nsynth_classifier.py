@@ -12,7 +12,7 @@ import optax
 
 from wavenet_jax.common import config_checks
 from wavenet_jax.common.config_checks import ConfigError
-from wavenet_jax.kinds import likelihood, nsynth_autoencoder
+from wavenet_jax.kinds import likelihood, nsynth_autoencoder, wavenet
 from wavenet_jax.kinds.registry import Kind
 from wavenet_jax.models import classifier
 from wavenet_jax.models.classifier import AutoencoderClassifier
@@ -35,8 +35,8 @@ def example_weights(mask):
 def _forward(model, params, batch):
   """-> (class logits [B, K], reconstruction nll [B, T] in nats or None without a decoder)."""
   if isinstance(model, AutoencoderClassifier):
-    logits, targets, _, class_logits = model.apply(params, batch['audio'], batch['mask'])
-    return class_logits, optax.softmax_cross_entropy_with_integer_labels(logits, targets)
+    outputs, targets, _, class_logits = model.apply(params, batch['audio'], batch['mask'])
+    return class_logits, wavenet.target_nll(model.decoder, outputs, targets)
   return model.apply(params, batch['audio'], batch['mask']), None
 
 

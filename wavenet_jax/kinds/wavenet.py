@@ -1,8 +1,9 @@
 """The `wavenet` kind: ibab's WaveNet, optionally class conditioned, trained on the next sample.
 
-The loss is the cross entropy of the next sample's mu-law class over the targets that have
-a full receptive field of context and are not padding (the pipeline pads each crop with
-the receptive field first, as ibab does).
+The loss is the negative log-likelihood of the next sample (its mu-law class, or its 16-bit
+level under a continuous head: models/heads.py) over the targets that have a full receptive
+field of context and are not padding (the pipeline pads each crop with the receptive field
+first, as ibab does).
 """
 import jax.numpy as jnp
 import optax
@@ -11,11 +12,16 @@ from wavenet_jax.common.config_checks import ConfigError
 from wavenet_jax.input import audio
 from wavenet_jax.kinds import likelihood
 from wavenet_jax.kinds.registry import Kind
+from wavenet_jax.models import heads
 from wavenet_jax.models.wavenet import WaveNet
 
 
 def model_inputs(model_config, crop):
-  """Float crop [B, C] -> (network input [B, C], mu-law classes [B, C])."""
+  """Float crop [B, C] -> (network input [B, C], targets [B, C]): mu-law classes, or for a
+  continuous head the 16-bit levels, fed as they are."""
+  if heads.continuous(model_config.get('output', 'categorical')):
+    levels = heads.quantize(crop)
+    return levels, levels
   q, mu_law = model_config.quantization_channels, model_config.mu_law
   classes = audio.mu_law_encode(crop, q, mu_law, xp=jnp)
   if not model_config.scalar_input:
@@ -52,12 +58,18 @@ def init_inputs(model, model_config):
 def nll_per_target(model, model_config, params, batch, gc_ids=None):
   """-> (nll [B, S] in nats, target mask [B, S]); gc_ids default to the batch's labels."""
   rf = model.receptive_field
-  inputs, classes = model_inputs(model_config, batch['audio'])
-  num_outputs = classes.shape[1] - rf
+  inputs, targets = model_inputs(model_config, batch['audio'])
+  num_outputs = targets.shape[1] - rf
   gc = (batch['label'] if gc_ids is None else gc_ids) if model.gc_cardinality else None
-  logits = model.apply(params, inputs[:, :-1], gc, num_outputs=num_outputs)  # [B, S, Q]
-  nll = optax.softmax_cross_entropy_with_integer_labels(logits, classes[:, rf:])
-  return nll, batch['mask'][:, rf:]
+  out = model.apply(params, inputs[:, :-1], gc, num_outputs=num_outputs)  # [B, S, C]
+  return target_nll(model, out, targets[:, rf:]), batch['mask'][:, rf:]
+
+
+def target_nll(model, out, targets):
+  """Decoder outputs [..., C] and targets [...] (classes or 16-bit levels) -> nll [...] in nats."""
+  if heads.continuous(model.output):
+    return -heads.log_prob(model.output, out, targets, model.log_scale_min)
+  return optax.softmax_cross_entropy_with_integer_labels(out, targets)
 
 
 def objective(model, config, params, batch, gc_ids=None):
@@ -76,8 +88,31 @@ def check_mu_law(config):
     raise ConfigError(f'model.mu_law={config.model.mu_law!r}: must be one of {audio.MU_LAW_KINDS}')
 
 
+def check_output(config, mu_law_input=True):
+  """model.output and what goes with it: a continuous head takes the previous sample as a
+  scalar and models the raw waveform, so one-hot input, NSynth's mu-law input (where
+  model.mu_law is the decoder's input: mu_law_input) and the categorical sampling cuts
+  (top_k, top_p, guidance) are refused. The NSynth kinds' mu_law is their encoder's input."""
+  m, g = config.model, config.get('generate', {})
+  output = m.get('output', 'categorical')
+  if output not in heads.OUTPUTS:
+    raise ConfigError(f'model.output={output!r}: must be one of {heads.OUTPUTS}')
+  if output == 'logistic_mixture' and (not isinstance(m.get('num_mixtures'), int) or m.num_mixtures < 1):
+    raise ConfigError(f'model.num_mixtures={m.get("num_mixtures")!r}: must be an integer >= 1')
+  if not heads.continuous(output):
+    return
+  if not m.scalar_input:
+    raise ConfigError(f'model.scalar_input=False: the {output} head takes the previous sample as a '
+                      'scalar (set model.scalar_input=True)')
+  if mu_law_input and m.mu_law != 'ibab':
+    raise ConfigError(f'model.mu_law={m.mu_law!r}: the {output} head models the raw waveform at 16 bits; '
+                      'mu-law is the categorical head\'s (keep the default)')
+  heads.check_sampling(output, g)
+
+
 def check(config):
   check_mu_law(config)
+  check_output(config)
   mode = config.train.get('encoder_training', 'fine_tune')
   if mode != 'fine_tune':
     raise ConfigError(f'train.encoder_training={mode!r}: a WaveNet has no encoder (keep fine_tune)')

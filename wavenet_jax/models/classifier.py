@@ -18,7 +18,6 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from wavenet_jax.input import audio
 from wavenet_jax.models import layers, nsynth
 
 POOLINGS = ('mean', 'max', 'attention')
@@ -76,21 +75,19 @@ class Classifier(nn.Module):
 class AutoencoderClassifier(nsynth.Autoencoder):
   """The autoencoder with a second, classification head on its encoder.
 
-  audio [B, T], mask [B, T] -> (reconstruction logits [B, T, Q], mu-law targets [B, T],
+  audio [B, T], mask [B, T] -> (decoder outputs [B, T, C], targets [B, T] (Autoencoder.inputs),
   embedding [B, F, E], class logits [B, K]).
   """
   head: Head = None
   freeze_encoder: bool = False  # the decoder and head still train
 
   def __call__(self, audio_f, mask):
-    q = self.decoder.quantization_channels
-    classes = audio.mu_law_encode(audio_f, q, 'nsynth', xp=jnp)
-    scaled = audio.nsynth_scalar(classes, q, xp=jnp)
-    embedding = self.encoder(scaled)
+    encoder_input, decoder_input, targets = self.inputs(audio_f)
+    embedding = self.encoder(encoder_input)
     if self.freeze_encoder:
       embedding = jax.lax.stop_gradient(embedding)
-    logits = self.decode(scaled, embedding)
-    return logits, classes, embedding, self.head(embedding, frame_mask(mask, self.hop))
+    outputs = self.decode(decoder_input, embedding)
+    return outputs, targets, embedding, self.head(embedding, frame_mask(mask, self.hop))
 
 
 def from_config(m: ml_collections.ConfigDict, num_classes: int, freeze_encoder: bool = False,

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from wavenet_jax.input import audio
-from wavenet_jax.models import layers
+from wavenet_jax.models import heads, layers
 from wavenet_jax.models.wavenet import WaveNet
 
 H512_DILATIONS = tuple(2**(i % 10) for i in range(30))
@@ -87,17 +87,27 @@ class Autoencoder(nn.Module):
   def encode(self, audio_f):  # float audio [B, T] -> [B, T / hop, E]
     return self.encoder(scaled_input(audio_f, self.decoder.quantization_channels))
 
-  def decode(self, scaled, embedding):  # -> logits [B, T, Q] for every sample
+  def decode(self, scaled, embedding):  # -> decoder outputs [B, T, C] for every sample
     lc = upsample(embedding, self.hop)
     return self.decoder(decoder_inputs(scaled), None, lc)
 
-  def __call__(self, audio_f):
-    """float audio [B, T] -> (logits [B, T, Q], mu-law targets [B, T], embedding [B, F, E])."""
+  def inputs(self, audio_f):
+    """float audio [B, T] -> (encoder input, decoder input before its shift, targets), [B, T]
+    each. The encoder always reads NSynth's scaled 8-bit mu-law; the decoder reads and predicts
+    it too (targets: its classes), or with a continuous head the 16-bit levels."""
     q = self.decoder.quantization_channels
     classes = audio.mu_law_encode(audio_f, q, 'nsynth', xp=jnp)
     scaled = audio.nsynth_scalar(classes, q, xp=jnp)
-    embedding = self.encoder(scaled)
-    return self.decode(scaled, embedding), classes, embedding
+    if heads.continuous(self.decoder.output):
+      levels = heads.quantize(audio_f)
+      return scaled, levels, levels
+    return scaled, scaled, classes
+
+  def __call__(self, audio_f):
+    """float audio [B, T] -> (decoder outputs [B, T, C], targets [B, T], embedding [B, F, E])."""
+    encoder_input, decoder_input, targets = self.inputs(audio_f)
+    embedding = self.encoder(encoder_input)
+    return self.decode(decoder_input, embedding), targets, embedding
 
 
 def scaled_input(audio_f, q=256):
@@ -129,6 +139,7 @@ def h512_bo16_config() -> ml_collections.ConfigDict:
       skip_channels=256, quantization_channels=256, mu_law='nsynth', use_biases=True,
       scalar_input=True, initial_filter_width=3, gc_cardinality=0, gc_channels=32,
       lc_channels=16, input_bias=True, input_skip=True,
+      output='categorical', num_mixtures=10, log_scale_min=-7.0,
       encoder=dict(width=128, filter_width=3, dilations=H512_DILATIONS, bottleneck=16, hop=512)))
 
 

@@ -1,7 +1,9 @@
 """The WaveNet decoder (van den Oord et al. 2016) as ibab/tensorflow-wavenet builds it.
 
 input -> causal conv -> L gated residual blocks (dilated) -> sum of skips
-      -> ReLU -> 1x1 -> (+ local condition) -> ReLU -> 1x1 -> logits over Q classes.
+      -> ReLU -> 1x1 -> (+ local condition) -> ReLU -> 1x1 -> the output distribution's
+      parameters (models/heads.py): logits over Q mu-law classes, or a discretized mixture
+      of logistics or Gaussian over 16-bit levels.
 
 Global conditioning (an id per example: speaker, genre) is an embedding projected into
 every block's filter and gate. Local conditioning (features per time step, already at
@@ -13,7 +15,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 import ml_collections
 
-from wavenet_jax.models import layers
+from wavenet_jax.models import heads, layers
 
 # ibab's wavenet_params.json: 1, 2, ..., 512 five times.
 IBAB_DILATIONS = tuple(2**i for i in range(10)) * 5
@@ -41,6 +43,9 @@ class WaveNet(nn.Module):
   lc_channels: int = 0          # 0: no local conditioning.
   input_bias: bool = False      # NSynth: the first conv has a bias (ibab's has none).
   input_skip: bool = False      # NSynth: the first conv's output also feeds the skip sum (1x1).
+  output: str = 'categorical'   # categorical | logistic_mixture | gaussian (models/heads.py).
+  num_mixtures: int = 10        # logistic_mixture: components.
+  log_scale_min: float = -7.0   # continuous heads: floor of the log scales.
 
   @classmethod
   def from_config(cls, model: ml_collections.ConfigDict) -> 'WaveNet':
@@ -51,7 +56,14 @@ class WaveNet(nn.Module):
         use_biases=model.use_biases, scalar_input=model.scalar_input,
         initial_filter_width=model.initial_filter_width, gc_cardinality=model.gc_cardinality,
         gc_channels=model.gc_channels, lc_channels=model.lc_channels,
-        input_bias=model.get('input_bias', False), input_skip=model.get('input_skip', False))
+        input_bias=model.get('input_bias', False), input_skip=model.get('input_skip', False),
+        output=model.get('output', 'categorical'), num_mixtures=model.get('num_mixtures', 10),
+        log_scale_min=float(model.get('log_scale_min', -7.0)))
+
+  @property
+  def output_channels(self) -> int:
+    """Channels of the last 1x1 conv: the output distribution's parameters per sample."""
+    return heads.channels(self.output, self.quantization_channels, self.num_mixtures)
 
   @property
   def input_filter_width(self) -> int:
@@ -89,7 +101,7 @@ class WaveNet(nn.Module):
       self.lc_proj = self.param('lc_proj', layers.glorot, (n, self.lc_channels, 2 * d))
       self.lc_out = layers.Dense(self.lc_channels, s, use_bias=False, name='lc_out')
     self.out1 = layers.Dense(s, s, self.use_biases, name='out1')
-    self.out2 = layers.Dense(s, self.quantization_channels, self.use_biases, name='out2')
+    self.out2 = layers.Dense(s, self.output_channels, self.use_biases, name='out2')
 
   def global_condition(self, gc_ids):  # [B] -> [B, L, 2D] (or None)
     if not self.gc_cardinality:
@@ -106,7 +118,7 @@ class WaveNet(nn.Module):
       cond = lc_i if cond is None else cond + lc_i
     return cond
 
-  def skips_to_logits(self, z, lc=None, x0=None):  # [..., L·D], [..., Lc], [..., R] -> [..., Q]
+  def skips_to_logits(self, z, lc=None, x0=None):  # [..., L·D], [..., Lc], [..., R] -> [..., C]
     h = layers.affine(z, self.skip_kernel.reshape(-1, self.skip_channels))
     if self.input_skip:
       h = h + layers.affine(x0, self.input_skip_kernel)
@@ -126,12 +138,13 @@ class WaveNet(nn.Module):
     """Teacher-forced logits for every position, or for the last `num_outputs`.
 
     inputs: [B, T] int class ids (one-hot input) or float samples (scalar input).
-    gc_ids: [B] int, lc: [B, T, Lc] float. Returns [B, T or num_outputs, Q].
+    gc_ids: [B] int, lc: [B, T, Lc] float. Returns [B, T or num_outputs, C]: logits
+    (categorical, C = Q) or the continuous head's parameters.
     """
     return self._forward(inputs, gc_ids, lc, num_outputs)[0]
 
   def prefill(self, inputs, gc_ids=None, lc=None, start=None):
-    """One parallel pass over a prime: (logits [B, T, Q], queues as if stepped through it).
+    """One parallel pass over a prime: (outputs [B, T, C], queues as if stepped through it).
 
     start [B]: each stream's first input; the inputs before it are "before the start" (the
     one-hot sentinel id or 0.0, as generation.generate.pad_primes lays them out) and every
@@ -180,7 +193,7 @@ class WaveNet(nn.Module):
   def step(self, queues, x_t, gc=None, lc_t=None):
     """One sample: x_t [B] (id or float), gc [B, L, 2D] from `global_condition`, lc_t [B, Lc].
 
-    Same parameters and layer code as `__call__`; returns (logits [B, Q], queues).
+    Same parameters and layer code as `__call__`; returns (outputs [B, C], queues).
     """
     self._check_lc(lc_t)
     t = queues['t']
