@@ -9,7 +9,6 @@ With --sweep=configs/sweeps/X.py (--config optional: it replaces the sweep's bas
 every run of a sweep file in its own --workdir/<run> and writes --workdir/results.{csv,md,png}.
 """
 import importlib
-import os
 import sys
 
 from absl import app, flags, logging
@@ -60,27 +59,18 @@ def main(argv):
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
   except Exception as e:
-    if (line := sharding.lost_peer_message(e)) is None:
-      raise
-    print(f'error: {line}', file=sys.stderr)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Not sys.exit: JAX's exit hook would wait for the lost process at the shutdown barrier
-    # (minutes), then abort with a C++ stack trace.
-    os._exit(3)
+    sharding.exit_if_peer_lost(e)  # another process of a multi-host run died: one line, exit 3
+    raise
 
 
 def _user_errors():
-  """The errors that are the user's to fix: one line, exit code 2, no traceback.
-
-  Only the modules a mode imported are asked: train (and with it TensorFlow, ~5-10 s to
-  import) is not loaded to generate, encode or synthesize.
-  """
+  """The errors that are the user's to fix (one line, exit code 2, no traceback), asked only of
+  the modules the mode imported: generate, encode and synthesize load no TensorFlow."""
   from data.common import DataError
-  from wavenet_jax.checkpoints import checkpointing
-  from wavenet_jax.common import config_checks
-  from wavenet_jax.input import audio
-  errors = [config_checks.ConfigError, DataError, checkpointing.CheckpointError, audio.AudioError]
+  from wavenet_jax.checkpoints.checkpointing import CheckpointError
+  from wavenet_jax.common.config_checks import ConfigError
+  from wavenet_jax.input.audio import AudioError
+  errors = [ConfigError, DataError, CheckpointError, AudioError]
   for module, name in (('train', 'NonFiniteLossError'), ('encode_synthesize', 'EmbeddingError')):
     if f'wavenet_jax.apps.{module}' in sys.modules:
       errors.append(getattr(sys.modules[f'wavenet_jax.apps.{module}'], name))

@@ -5,6 +5,7 @@ as plain `jax.jit` with shardings (DESIGN.md). Each host feeds only its local sl
 the batch; `global_batch` stitches the slices into one global array.
 """
 import os
+import sys
 
 import jax
 import numpy as np
@@ -80,3 +81,18 @@ def lost_peer_message(error: BaseException) -> str | None:
   return (f'process {jax.process_index()} of {jax.process_count()} lost the other processes '
           f'({what[:160]}); relaunch all {jax.process_count()} with the same flags: the run '
           'resumes from its latest checkpoint')
+
+
+def exit_if_peer_lost(error: BaseException) -> None:
+  """When `error` means another process of the run died: its one line on stderr, exit code 3.
+
+  os._exit, not sys.exit: JAX's exit hook would wait for the lost process at the shutdown
+  barrier (minutes), then abort with a C++ stack trace.
+  """
+  line = lost_peer_message(error)
+  if line is None:
+    return
+  print(f'error: {line}', file=sys.stderr)
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(3)
