@@ -14,6 +14,9 @@ alone, run back to back on one core as the step runs them (the head floor: diffe
 matrices in a row stream slower than the roofline's); B streams together cannot beat
 the matmul rate / FLOPs per sample. The 64 streams run as generate.continue_from runs them
 on a CPU: groups of 16 streams, two threads per core (generate.stream_groups).
+The `mol_` rows are the same network with r9y9's output (configs/default.py:mol): the
+previous sample as a scalar, a mixture of 10 logistics over 16-bit levels drawn inside the
+scan; `mol_cost` is the categorical rate over the mixture's.
 """
 import argparse
 import resource
@@ -74,6 +77,10 @@ def main():
   params = model.init(jax.random.key(0), jnp.zeros((1, 8), jnp.int32))
   compile_s, single = timed_generate(model, params, 1, args.samples)
   _, batched = timed_generate(model, params, args.batch, max(args.samples // 8, 500))
+  mol = WaveNet(output='logistic_mixture', num_mixtures=10, scalar_input=True)
+  mol_params = mol.init(jax.random.key(0), jnp.zeros((1, 40), jnp.float32))
+  _, mol_single = timed_generate(mol, mol_params, 1, args.samples)
+  _, mol_batched = timed_generate(mol, mol_params, args.batch, max(args.samples // 8, 500))
   naive = naive_samples_per_s(model, params)
   roofline = machine.gemv_gb_per_s() * 1e9 / wavenet_costs.weight_bytes(model)
   head_floor = 1 / machine.gemv_chain_seconds(wavenet_costs.head_gemv_shapes(model),
@@ -91,6 +98,10 @@ def main():
       'single_stream_head_floor_samples_per_s': round(head_floor),
       'matmul_ceiling_samples_per_s': round(ceiling),
       f'batch{args.batch}_fraction_of_ceiling': round(batched / ceiling, 3),
+      'mol_single_stream_samples_per_s': round(mol_single),
+      f'mol_batch{args.batch}_samples_per_s': round(mol_batched),
+      'mol_cost_single_stream': round(single / mol_single, 2),
+      f'mol_cost_batch{args.batch}': round(batched / mol_batched, 2),
   }
   platform = jax.devices()[0].platform
   if platform == 'gpu':  # with --batch 1024 (see the docstring)

@@ -21,7 +21,7 @@ one continuing each prime wav, each with its spectrogram PNG, to runs/gtzan/gene
 from configs import default
 
 
-def get_config():
+def get_config(arg=None):
   c = default.get_config()
   c.data.corpus = 'gtzan'
   c.data.source = ''  # Required: the genres/ tree or a prepared dir.
@@ -33,4 +33,4 @@ def get_config():
   c.train.eval_every_steps = 2000
   c.generate.unprimed_too = True  # each genre (and unconditioned) from silence and from each prime
   c.generate.num_samples = 48_000  # 3 s after each prime
-  return c
+  return default.variant(c, arg, 'configs/gtzan.py')

@@ -14,9 +14,9 @@ per speaker found. Expect the loss to fall to ~2 nats over tens of thousands of 
 from configs import default
 
 
-def get_config():
+def get_config(arg=None):
   c = default.get_config()
   c.data.corpus = 'vctk'
   c.data.source = ''  # Required: the wav48 tree or a prepared dir.
   c.model.gc_cardinality = -1  # One embedding per speaker.
-  return c
+  return default.variant(c, arg, 'configs/vctk.py')

@@ -200,9 +200,10 @@ def generated_nearest_classes(workdir, centroids, sample_rate, streams, num_samp
   ids = jnp.repeat(jnp.arange(len(names), dtype=jnp.int32), streams)
   keys = jnp.stack([jax.random.key(s) for _ in names for s in range(streams)])
   null = trained.check_guidance(guidance, meta)
-  classes = generate.generate(model, params, keys, num_samples, ids, temperature, guidance=guidance,
-                              null_id=null)
-  wavs = audio.mu_law_decode(np.asarray(classes), model.quantization_channels, meta['model']['mu_law'])
+  mu_law = meta['model']['mu_law']
+  draws = generate.generate(model, params, keys, num_samples, ids, temperature, mu_law, guidance=guidance,
+                            null_id=null)
+  wavs = generate.to_audio(model, draws, mu_law)
   return names, nearest_class(wavs[:, settle:], centroids, sample_rate).reshape(len(names), streams)
 
 

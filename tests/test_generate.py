@@ -88,6 +88,8 @@ def test_continuous_head_streams_draw_the_same_in_any_batch_and_score_as_the_for
     alone = generate.generate(m, params, keys[b:b + 1], 30, ids[b:b + 1], 0.8, prime_inputs=alone_inputs,
                               prime_start=alone_start)
     np.testing.assert_array_equal(together[b], np.asarray(alone[0]), err_msg=f'stream {b}')
+  chunks = generate.generate_chunks(m, params, keys, 30, 7, ids, 0.8, prime_inputs=inputs, prime_start=start)
+  np.testing.assert_array_equal(np.concatenate([np.asarray(c) for c in chunks], axis=1), together)
   # Temperature 0: each sample is the mean of the likeliest component the forward pass gives.
   mode = np.asarray(generate.generate(m, params, keys[:1], 30, ids[:1], 0.0))[0]
   seq = jnp.asarray(np.concatenate([[0.0], mode])[None], jnp.float32)

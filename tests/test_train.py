@@ -119,6 +119,18 @@ def test_continuous_heads_learn_a_sine_chord_and_generate_each_class(output):
   assert np.all(np.sqrt(np.mean(wavs[:, 500:] ** 2, axis=1)) > 0.05), np.sqrt(np.mean(wavs ** 2, axis=1))
 
 
+def test_mol_variants_switch_the_head_and_pass_the_checks():
+  import importlib
+  for name in ('default', 'vctk', 'gtzan', 'demo'):
+    module = importlib.import_module(f'configs.{name}')
+    c = module.get_config('mol')
+    assert (c.model.output, c.model.num_mixtures, c.model.scalar_input) == ('logistic_mixture', 10, True)
+    wavenet_kind.check(c)
+    assert module.get_config().model.output == 'categorical'
+    with pytest.raises(ValueError, match=f'configs/{name}.py: unknown variant'):
+      module.get_config('mixture')
+
+
 def test_launch_demo_end_to_end_and_eval(demo_dir, tmp_path):
   workdir = str(tmp_path / 'run')
   common = [sys.executable, 'launch.py', '--config=configs/demo.py', f'--workdir={workdir}',
