@@ -1,0 +1,79 @@
+"""The vocoder's conditioning network: mel frames [B, F, M] -> features at the sample rate.
+
+Frame i stands for samples [i·hop, (i+1)·hop). Modes:
+  stretch_conv  r9y9/wavenet_vocoder's: per stage (scales multiplying to the hop) each step is
+                repeated `scale` times, then a 2-D conv over (time, mel) of kernel
+                (2·scale + 1, freq_kernel) smooths it, initialised to the average
+  transposed    per stage a transposed conv of kernel 2·scale, stride scale, its taps shared
+                over the mel bands, centred on each step's block (initialised to linear
+                interpolation between block centres)
+  repeat        each frame held for hop samples, nothing learned
+Before them a conv of 2·lookahead + 1 frames (r9y9's cin_pad: without padding, so the input
+carries `lookahead` frames of context on each side of the F it stands for) lets a frame see
+its neighbours; lookahead 0 skips it.
+"""
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+MODES = ('stretch_conv', 'transposed', 'repeat')
+
+
+class Upsampler(nn.Module):
+  num_mels: int = 80
+  scales: Sequence[int] = (4, 4, 4, 4)
+  mode: str = 'stretch_conv'
+  lookahead: int = 2  # frames of context each side (the conv-in sees 2·lookahead + 1)
+  freq_kernel: int = 1
+
+  @property
+  def hop(self) -> int:
+    return int(np.prod(self.scales))
+
+  @nn.compact
+  def __call__(self, frames):  # [B, F + 2·lookahead, M] -> [B, F·hop, M]
+    x = frames
+    if self.lookahead:
+      k = 2 * self.lookahead + 1
+      kernel = self.param('conv_in', nn.initializers.lecun_normal(), (k, self.num_mels, self.num_mels))
+      x = jax.lax.conv_general_dilated(x, kernel, (1,), 'VALID', dimension_numbers=('NWC', 'WIO', 'NWC'))
+    if self.mode == 'repeat':
+      return jnp.repeat(x, self.hop, axis=1)
+    for i, s in enumerate(self.scales):
+      if self.mode == 'stretch_conv':
+        x = jnp.repeat(x, s, axis=1)  # [B, T·s, M]
+        shape = (2 * s + 1, self.freq_kernel, 1, 1)
+        kernel = self.param(f'stage_{i}', nn.initializers.constant(1.0 / np.prod(shape[:2])), shape)
+        x = jax.lax.conv_general_dilated(  # over (time, mel) as an image of one channel
+            x[..., None], kernel, (1, 1), ((s, s), ((self.freq_kernel - 1) // 2,) * 2),
+            dimension_numbers=('NHWC', 'HWIO', 'NHWC'))[..., 0]
+      else:  # transposed: kernel 2s, stride s, one tap per time offset shared over the mels
+        taps = self.param(f'stage_{i}', _bilinear(s), (2 * s,))
+        x = _transposed_stage(x, taps, s)
+    return x
+
+
+def _transposed_stage(x, taps, s):
+  """x [B, T, M] -> [B, T·s, M]: a transposed conv of stride s and kernel 2s (taps shared over
+  the mels) cropped by s // 2, so output j·s + r takes input j (tap r + s//2) and the
+  neighbour on its side, j - 1 or j + 1; zeros beyond the ends."""
+  b, t, m = x.shape
+  c, r = s // 2, np.arange(s)
+  before = r < s - c
+  side_tap = taps[np.where(before, s + r + c, r + c - s)]  # [s]
+  previous = jnp.pad(x, ((0, 0), (1, 0), (0, 0)))[:, :-1]  # x[j - 1]
+  following = jnp.pad(x, ((0, 0), (0, 1), (0, 0)))[:, 1:]  # x[j + 1]
+  side = jnp.where(before[None, None, :, None], previous[:, :, None], following[:, :, None])  # [B, T, s, M]
+  out = taps[r + c][None, None, :, None] * x[:, :, None] + side_tap[None, None, :, None] * side
+  return out.reshape(b, t * s, m)
+
+
+def _bilinear(s):
+  """Taps of linear interpolation between block centres: 1 - |k - s + 1/2| / s."""
+  def init(key, shape, dtype=jnp.float32):
+    del key
+    return jnp.asarray(1 - np.abs(np.arange(shape[0]) - s + 0.5) / s, dtype)
+  return init
