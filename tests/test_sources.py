@@ -193,3 +193,28 @@ def test_augmentation_in_the_stream_keeps_crops_and_meets_the_snr(two_sets):
   snr = 10 * np.log10(np.sum(x**2, 1) / np.sum((y - x)**2, 1))
   assert np.all((snr > 5 - 1e-2) & (snr < 15 + 1e-2)), snr
   assert augment.applies_to(cfg, 'train') and not augment.applies_to(cfg, 'validation')
+
+
+def test_crops_with_context_after_start_on_the_hop_and_mask_what_lies_past_the_clip(two_sets):
+  """A vocoder's crops: receptive field + sample_size + context_after samples whose predicted
+  part starts at a multiple of `align` in its clip; the context past the clip's end is zeros
+  under mask 0 (the context before it stays ibab's silence, under mask 1)."""
+  src = sources.from_config(data_config(two_sets[0]), resolve)
+  by_audio = [a.astype(np.float32) / 32768 for _, a in clips(two_sets[0], 'train')]
+  rf, size, after, hop = 10, 64, 700, 16  # 700 > the last crop's room: some run past the end
+  it = pipeline.train_iterator(src, seed=5, receptive_field=rf, sample_size=size, batch_size=1,
+                               silence_threshold=0.0, shuffle_buffer=4, context_after=after, align=hop)
+  past_end = 0
+  for _ in range(40):
+    batch = next(it)
+    crop, mask = batch['audio'][0], batch['mask'][0]
+    assert crop.shape == (rf + size + after,)
+    [(clip, start)] = [(c, i) for c in by_audio for i in range(len(c) - size + 1)
+                       if np.array_equal(c[i:i + size], crop[rf:rf + size])]
+    assert start % hop == 0
+    want = np.concatenate([np.zeros(rf), clip, np.zeros(after)])[start:start + rf + size + after]
+    np.testing.assert_array_equal(crop, want)
+    inside = np.arange(rf + size + after) < rf + len(clip) - start
+    np.testing.assert_array_equal(mask, inside.astype(np.float32))
+    past_end += int(not inside.all())
+  assert past_end > 0

@@ -116,7 +116,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
       receptive_field=run.receptive_field, sample_size=config.data.sample_size,
       batch_size=per_host, silence_threshold=config.data.silence_threshold,
       shuffle_buffer=config.data.shuffle_buffer, position=position,
-      process_index=jax.process_index(), process_count=jax.process_count())
+      process_index=jax.process_index(), process_count=jax.process_count(), **run.crop_layout)
   train_step = steps.make_train_step(run.kind, run.model, config, tx, schedule, run.mesh)
   eval_step = steps.make_eval_step(run.kind, run.model, config, len(run.class_names), run.mesh)
 

@@ -12,6 +12,7 @@ Frame i stands for samples [i·hop, (i+1)·hop): a signal of T samples (T a mult
 has T / hop frames here (librosa's last, centred past the end, is dropped).
 """
 import functools
+from typing import NamedTuple
 
 import jax.numpy as jnp
 import ml_collections
@@ -27,11 +28,29 @@ def default_config() -> ml_collections.ConfigDict:
       min_level_db=-100.0, ref_level_db=20.0))
 
 
+class Settings(NamedTuple):
+  """The features' settings as a hashable value (a model's field); `settings` makes one."""
+  num_mels: int
+  n_fft: int
+  hop: int
+  win_length: int
+  fmin: float
+  fmax: float
+  min_level_db: float
+  ref_level_db: float
+
+
+def settings(m) -> Settings:
+  """config.model.mel (a ConfigDict or dict) -> Settings."""
+  return Settings(**{k: m[k] for k in Settings._fields})
+
+
 def check(m, sample_rate: int, key='model.mel') -> None:
   """One line naming the key for settings that cannot make a spectrogram."""
   for name in ('num_mels', 'n_fft', 'hop', 'win_length'):
-    if not isinstance(m[name], int) or isinstance(m[name], bool) or m[name] < 1:
-      raise ConfigError(f'{key}.{name}={m[name]!r}: must be an integer >= 1')
+    value = getattr(m, name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+      raise ConfigError(f'{key}.{name}={value!r}: must be an integer >= 1')
   if m.win_length > m.n_fft:
     raise ConfigError(f'{key}.win_length={m.win_length}: must be <= {key}.n_fft={m.n_fft}')
   if not 0 <= m.fmin < m.fmax <= sample_rate / 2:

@@ -62,8 +62,14 @@ def trim_bounds_tf(audio, threshold, frame_length=2048, hop_length=512):
   return start, end
 
 
-def _crop_fn(*, seed, receptive_field, crop_length, silence_threshold, deserialize, augment):
-  """(index, (label, record)) -> {'audio': [C] f32, 'mask': [C] f32, 'label': int32}."""
+def _crop_fn(*, seed, receptive_field, crop_length, silence_threshold, deserialize, augment,
+             context_after=0, align=1):
+  """(index, (label, record)) -> {'audio': [C] f32, 'mask': [C] f32, 'label': int32}.
+
+  context_after: zeros appended after the clip (mask 0), so a crop's last samples have the
+  context a kind reads past them (a vocoder's spectrogram frames); align: crops start at a
+  multiple of it in the clip (a vocoder's hop), counting the clip's first sample as 0.
+  """
 
   def crop(index, labelled):
     label, record = labelled
@@ -74,16 +80,17 @@ def _crop_fn(*, seed, receptive_field, crop_length, silence_threshold, deseriali
       audio = audio[start:end]
     # ibab pads every clip with a receptive field of silence, so the first samples are
     # learnt too and any clip of >= 1 sample yields targets.
-    audio = tf.concat([tf.zeros([receptive_field]), audio], 0)
+    real = tf.concat([tf.ones([receptive_field + tf.shape(audio)[0]]), tf.zeros([context_after])], 0)
+    audio = tf.concat([tf.zeros([receptive_field]), audio, tf.zeros([context_after])], 0)
     n = tf.shape(audio)[0]
     span = tf.maximum(n - crop_length, 0) + 1
     offset = tf.random.stateless_uniform([], seed=tf.stack([tf.constant(seed, tf.int64), index]),
                                          maxval=span, dtype=tf.int32)
-    window = audio[offset:offset + crop_length]
-    valid = tf.shape(window)[0]
-    padding = crop_length - valid
+    offset = offset // align * align
+    window, valid = audio[offset:offset + crop_length], real[offset:offset + crop_length]
+    padding = crop_length - tf.shape(window)[0]
     window = tf.ensure_shape(tf.pad(window, [[0, padding]]), [crop_length])
-    mask = tf.ensure_shape(tf.concat([tf.ones([valid]), tf.zeros([padding])], 0), [crop_length])
+    mask = tf.ensure_shape(tf.pad(valid, [[0, padding]]), [crop_length])
     if augment is not None:  # its own stream of seeds, so crops do not move when it is on
       window = augment(window, mask, tf.stack([tf.constant(seed ^ _AUGMENT_SALT, tf.int64), index]))
     return {'audio': window, 'mask': mask, 'label': label}
@@ -115,8 +122,10 @@ def _labelled_records(sources, reads):
 
 def train_iterator(sources, *, seed, receptive_field, sample_size, batch_size, silence_threshold,
                    shuffle_buffer, augment=None, which='train', position=0, process_index=0,
-                   process_count=1):
-  """Infinite iterator of host-local numpy batches, starting after `position` examples."""
+                   process_count=1, context_after=0, align=1):
+  """Infinite iterator of host-local numpy batches, starting after `position` examples.
+
+  Crops are receptive_field + sample_size + context_after samples (`_crop_fn`)."""
   keep_tf_off_accelerators()
   reads = sources.host_reads(which, process_index, process_count)
   per_epoch = sources.host_num_examples(which, process_index, process_count)
@@ -137,9 +146,9 @@ def train_iterator(sources, *, seed, receptive_field, sample_size, batch_size, s
   ds = tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max).flat_map(epoch_records)
   ds = ds.skip(skip).enumerate(start=position)
   ds = ds.map(_crop_fn(seed=seed, receptive_field=receptive_field,
-                       crop_length=receptive_field + sample_size,
+                       crop_length=receptive_field + sample_size + context_after,
                        silence_threshold=silence_threshold, deserialize=sources.deserialize(),
-                       augment=augment),
+                       augment=augment, context_after=context_after, align=align),
               num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   ds = ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
   return ds.as_numpy_iterator()
@@ -147,7 +156,7 @@ def train_iterator(sources, *, seed, receptive_field, sample_size, batch_size, s
 
 def eval_batches(sources, *, which, seed, receptive_field, sample_size, batch_size,
                  silence_threshold, crops_per_example=1, augment=None, process_index=0,
-                 process_count=1):
+                 process_count=1, context_after=0, align=1):
   """Every example of the `which` split once per crop, in host-local batches padded to a common count.
 
   Padding examples carry mask 0, so sums over the mask count each real crop once; every
@@ -161,12 +170,11 @@ def eval_batches(sources, *, which, seed, receptive_field, sample_size, batch_si
   columns, read = _labelled_records(sources, reads)
   ds = tf.data.Dataset.from_tensor_slices(tuple(columns)).flat_map(read)
   ds = ds.filter(lambda label, record: label >= 0).repeat(crops_per_example).enumerate()
-  ds = ds.map(_crop_fn(seed=seed, receptive_field=receptive_field,
-                       crop_length=receptive_field + sample_size,
+  crop_length = receptive_field + sample_size + context_after
+  ds = ds.map(_crop_fn(seed=seed, receptive_field=receptive_field, crop_length=crop_length,
                        silence_threshold=silence_threshold, deserialize=sources.deserialize(),
-                       augment=augment),
+                       augment=augment, context_after=context_after, align=align),
               num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-  crop_length = receptive_field + sample_size
   blank = {'audio': np.zeros(crop_length, np.float32), 'mask': np.zeros(crop_length, np.float32),
            'label': np.int32(0)}
   examples = list(ds.as_numpy_iterator())

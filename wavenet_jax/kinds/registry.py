@@ -17,7 +17,7 @@ MODES = frozenset({'train', 'eval', 'generate', 'encode', 'synthesize', 'embeddi
 
 # The modules whose KINDS tuple holds the built-in kinds, in the order users see them.
 _BUILTIN = ('wavenet_jax.kinds.wavenet', 'wavenet_jax.kinds.nsynth_autoencoder',
-            'wavenet_jax.kinds.nsynth_classifier')
+            'wavenet_jax.kinds.nsynth_classifier', 'wavenet_jax.kinds.vocoder')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +41,8 @@ class Kind:
   describe: Callable  # model -> what a run's first line says about it
   check: Callable = lambda config: None  # kind-specific config checks (one-line ConfigError)
   class_conditioned: bool = False  # the class is an input (gc embedding), not a target
+  context_after: Callable = lambda model: 0  # model -> samples a crop carries past its predicted ones
+  align: Callable = lambda model: 1  # model -> crops' predicted samples start at a multiple of it
 
   def supports(self, mode: str) -> bool:
     return mode in self.modes

@@ -33,6 +33,18 @@ class Upsampler(nn.Module):
   def hop(self) -> int:
     return int(np.prod(self.scales))
 
+  @property
+  def halo(self) -> int:
+    """Frames beyond a stretch whose features reach its output through the stage convs: give
+    them (past the lookahead) and the stretch's output equals the whole signal's there."""
+    if self.mode == 'repeat':
+      return 0
+    # Each stage reads one step of its input beyond the stretch (stretch_conv: its kernel's
+    # 2s + 1 taps over s copies; transposed: the neighbour on each side), and a step at
+    # stage i's input is scales[i] · ... · scales[-1] output samples.
+    reach = sum(int(np.prod(self.scales[i:])) for i in range(len(self.scales)))
+    return -(-reach // self.hop)
+
   @nn.compact
   def __call__(self, frames):  # [B, F + 2·lookahead, M] -> [B, F·hop, M]
     x = frames

@@ -44,6 +44,8 @@ class Run:
     self.gc_cardinality = self.num_outputs if self.kind.class_conditioned else 0
     self.model = self.kind.build(config, self.num_outputs)
     self.receptive_field = self.kind.context(self.model)
+    # What a crop carries past its predicted samples, and the step its start is a multiple of.
+    self.crop_layout = {'context_after': self.kind.context_after(self.model), 'align': self.kind.align(self.model)}
     self.mesh = sharding.make_mesh()
 
   def init_state(self, tx):
@@ -75,7 +77,7 @@ class Run:
         sample_size=c.data.sample_size, batch_size=c.eval.batch_size // jax.process_count(),
         silence_threshold=c.data.silence_threshold, crops_per_example=c.eval.crops_per_example,
         augment=augmentation(c.data.augment, split), process_index=jax.process_index(),
-        process_count=jax.process_count())
+        process_count=jax.process_count(), **self.crop_layout)
 
   def evaluate(self, eval_step, params, split):
     """The kind's eval metrics of `split` (bits/sample per class; a classifier's accuracy...)."""

@@ -1,0 +1,89 @@
+"""The `vocoder` kind: a WaveNet conditioned on log-mel spectrograms (r9y9/wavenet_vocoder).
+
+The input pipeline ships audio only. The training step computes each crop's frames on the
+device (input/mel.py) from the crop and the context it carries (models/vocoder.crop_context),
+upsamples them, and scores the crop's predicted samples like the `wavenet` kind does, with
+any output head. The crops start on the hop, so their frames are the whole clip's.
+"""
+import jax.numpy as jnp
+import numpy as np
+
+from wavenet_jax.common.config_checks import ConfigError
+from wavenet_jax.input import mel
+from wavenet_jax.kinds import likelihood, wavenet
+from wavenet_jax.kinds.registry import Kind
+from wavenet_jax.models import upsample, vocoder
+from wavenet_jax.models.vocoder import Vocoder
+from wavenet_jax.models.wavenet import WaveNet
+
+
+def build(config, num_classes):
+  m = config.model.copy_and_resolve_references()
+  with m.unlocked():
+    m.gc_cardinality, m.lc_channels = num_classes, m.mel.num_mels
+  return Vocoder(upsampler=vocoder.upsampler_from_config(m.upsample, m.mel.num_mels),
+                 decoder=WaveNet.from_config(m), features=mel.settings(m.mel),
+                 sample_rate=int(config.data.sample_rate))
+
+
+def init_inputs(model, model_config):
+  inputs, _ = wavenet.model_inputs(model_config, jnp.zeros((1, 2 * model.hop), jnp.float32))
+  frames = jnp.zeros((1, 2 + 2 * model.margin, model.features.num_mels), jnp.float32)
+  return inputs, frames, jnp.zeros((1,), jnp.int32) if model.decoder.gc_cardinality else None
+
+
+def nll_per_target(model, model_config, params, batch, gc_ids=None):
+  """-> (nll [B, C] in nats of each crop's predicted samples, mask [B, C])."""
+  audio = batch['audio']  # [B, before + C + after]
+  before, after = vocoder.crop_context(model)
+  size = audio.shape[1] - before - after
+  frames = mel.log_mel(audio, model.features, model.sample_rate, padded=True)  # [B, F + 2·margin, M]
+  inputs, targets = wavenet.model_inputs(model_config, audio)
+  r = model.decoder.receptive_field
+  gc = (batch['label'] if gc_ids is None else gc_ids) if model.decoder.gc_cardinality else None
+  out = model.apply(params, inputs[:, before - r:before + size - 1], frames, gc, num_outputs=size)
+  return (wavenet.target_nll(model.decoder, out, targets[:, before:before + size]),
+          batch['mask'][:, before:before + size])
+
+
+def objective(model, config, params, batch, gc_ids=None):
+  loss = likelihood.mean_nll(*nll_per_target(model, config.model, params, batch, gc_ids))
+  return loss, {'loss': loss}
+
+
+def eval_sums(model, config, params, batch, num_classes):
+  nll, mask = nll_per_target(model, config.model, params, batch)
+  return likelihood.class_sums(nll, mask, batch['label'], num_classes)
+
+
+def check(config):
+  m = config.model
+  for key in ('mel', 'upsample'):
+    if key not in m:
+      raise ConfigError(f'model.{key}: model.kind=\'vocoder\' needs the features and upsampler settings '
+                        '(start from configs/demo_vocoder.py)')
+  wavenet.check_mu_law(config)
+  wavenet.check_output(config)
+  mel.check(m.mel, config.data.sample_rate)
+  u = m.upsample
+  if u.mode not in upsample.MODES:
+    raise ConfigError(f'model.upsample.mode={u.mode!r}: must be one of {upsample.MODES}')
+  if int(np.prod(u.scales)) != m.mel.hop:
+    raise ConfigError(f'model.upsample.scales={tuple(u.scales)}: their product must be model.mel.hop={m.mel.hop}')
+  if not isinstance(u.lookahead, int) or u.lookahead < 0:
+    raise ConfigError(f'model.upsample.lookahead={u.lookahead!r}: must be an integer >= 0 (frames)')
+  if config.data.sample_size % m.mel.hop:
+    raise ConfigError(f'data.sample_size={config.data.sample_size}: must be a multiple of model.mel.hop={m.mel.hop}')
+
+
+KINDS = (Kind(
+    name='vocoder',
+    description='WaveNet vocoder: log-mel spectrograms -> audio (r9y9/wavenet_vocoder)',
+    num_classes=wavenet.num_classes, build=build,
+    context=lambda model: vocoder.crop_context(model)[0], init_inputs=init_inputs,
+    objective=objective, eval_sums=eval_sums, summarize=likelihood.summarize,
+    metrics=likelihood.METRICS, headline='bits_per_sample', modes=frozenset({'train', 'eval'}),
+    describe=lambda model: (f'{model.features.num_mels} mel bands every {model.hop} samples, decoder '
+                            f'receptive field {model.decoder.receptive_field} samples'),
+    check=check, class_conditioned=True,
+    context_after=lambda model: vocoder.crop_context(model)[1], align=lambda model: model.hop),)
