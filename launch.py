@@ -1,10 +1,9 @@
 """Entry point: python launch.py --config=configs/X.py --workdir=DIR [--mode=MODE] [--config.a.b=v].
 
-Modes: train (default; a relaunch with the same --workdir resumes from its latest
-checkpoint; a config with a `transfer` block runs the swap-a-speaker transfer study), eval,
-generate (wavs from a WaveNet), encode (audio files -> NSynth embedding .npy files),
-synthesize (embedding .npy files or an interpolation -> wavs) and embeddings (a class
-embedding table or encoder vectors -> .npy, projector TSVs, PCA and t-SNE plots).
+Modes: train (default; a relaunch resumes; a config with a `transfer` block runs the transfer
+study), eval, generate (wavs from a WaveNet), encode (audio -> NSynth embedding .npy files),
+synthesize (embeddings or an interpolation -> wavs), embeddings (class embeddings or encoder
+vectors -> .npy, TSVs, PCA and t-SNE plots), vocode (audio or log-mel .npy files -> speech).
 With --sweep=configs/sweeps/X.py (--config optional: it replaces the sweep's base) it trains
 every run of a sweep file in its own --workdir/<run> and writes --workdir/results.{csv,md,png}.
 """
@@ -19,7 +18,8 @@ from wavenet_jax.runtime import xla_cpu
 # --mode -> the application module and its function(config, workdir).
 _APPS = {'train': ('train', 'train_and_evaluate'), 'eval': ('train', 'evaluate'),
          'generate': ('generate_files', 'generate_files'), 'encode': ('encode_synthesize', 'encode_files'),
-         'synthesize': ('encode_synthesize', 'synthesize_files'), 'embeddings': ('embedding_plots', 'plot_embeddings')}
+         'synthesize': ('encode_synthesize', 'synthesize_files'), 'embeddings': ('embedding_plots', 'plot_embeddings'),
+         'vocode': ('vocode', 'vocode_files')}
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Checkpoints, TensorBoard logs and outputs go here.')

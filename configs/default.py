@@ -167,6 +167,14 @@ def _base():
   c.embeddings.interpolate = ()  # synthesize: ('A.npy', 'B.npy') mixes them instead of reading input.
   c.embeddings.interpolation_steps = 5  # Mixes (1 - a)·A + a·B for a in linspace(0, 1, steps).
 
+  # launch.py --mode=vocode (wavenet_jax/apps/vocode.py): a vocoder's audio or log-mel .npy files -> speech,
+  # sampled with generate.temperature, top_k, top_p, seed, batch_size and chunk_size.
+  c.vocode = ml_collections.ConfigDict()
+  c.vocode.checkpoint = ''  # A vocoder's workdir or step dir; '' = latest of --workdir.
+  c.vocode.input = ''  # A file or folder (recursive) of audio or of .npy log-mels [frames, num_mels] in [0, 1].
+  c.vocode.out_dir = ''  # '' = WORKDIR/vocoded.
+  c.vocode.class_id = 0  # A multi-speaker vocoder's speaker (class id).
+
   # launch.py --mode=embeddings (wavenet_jax/apps/embedding_plots.py): a WaveNet's class embedding table, or an
   # NSynth encoder's vectors of a data split (eval.batch_size crops at a time), saved and plotted.
   c.latent = ml_collections.ConfigDict()

@@ -111,3 +111,86 @@ def test_bad_settings_fail_in_one_line(key, value, needle):
   with pytest.raises(ConfigError) as e:
     vocoder_kind.check(c)
   assert needle in str(e.value) and '\n' not in str(e.value)
+
+
+# --- --mode=vocode ------------------------------------------------------------------------
+
+@pytest.fixture(scope='module')
+def vocoder_run(tmp_path_factory):
+  """(workdir, config, model, params) of a random-weight mixture vocoder saved as training does."""
+  from wavenet_jax.checkpoints import checkpointing
+  c = config(output='logistic_mixture')
+  model, params = _model(c, seed=4)
+  workdir = tmp_path_factory.mktemp('vocoder') / 'run'
+  meta = {'step': 0, 'data_position': 0, 'class_names': ['a', 'b', 'c'], 'sample_rate': 16000,
+          'receptive_field': 0, 'gc_cardinality': 3, 'model': c.model.to_dict(), 'null_class_id': None,
+          'data_dirs': []}
+  ckpt = checkpointing.Checkpointer(str(workdir))
+  ckpt.save(0, {'step': np.int32(0), 'params': params, 'ema_params': None}, meta)
+  ckpt.wait()
+  ckpt.close()
+  return str(workdir), c, model, params
+
+
+def _vocode_config(workdir, source, **generate_options):
+  from configs import default
+  c = default.get_config()
+  c.vocode.checkpoint, c.vocode.input, c.vocode.class_id = workdir, str(source), 2
+  c.generate.seed = 7
+  for k, v in generate_options.items():
+    c.generate[k] = v
+  return c
+
+
+def test_vocoding_in_chunks_and_batches_equals_one_pass_over_each_file(vocoder_run, tmp_path):
+  """Resynthesis of two files of different lengths (audio and .npy), batched, in chunks that
+  cut frames: each wav is what one scan over that file's whole conditioning draws."""
+  import soundfile
+  from wavenet_jax.apps import vocode
+  from wavenet_jax.input import audio
+  workdir, c, model, params = vocoder_run
+  src = tmp_path / 'in'
+  (src / 'sub').mkdir(parents=True)
+  audio.write_wav(str(src / 'sub' / 'speech.wav'), _speech(7 * HOP + 5, seed=2), 16000)  # padded to 8 frames
+  npy = np.random.default_rng(3).uniform(0.1, 0.9, (5, 8)).astype(np.float32)
+  np.save(src / 'tts.npy', npy)
+  written = vocode.vocode_files(_vocode_config(workdir, src, chunk_size=24, batch_size=2), str(tmp_path / 'w'))
+  out = tmp_path / 'w' / 'vocoded'
+  assert sorted(written) == sorted([str(out / 'sub' / 'speech.wav'), str(out / 'tts.wav')])
+  assert (out / 'tts.png').exists() and (out / 'sub' / 'speech.png').exists()
+  for name, frames in [('tts', npy), ('sub/speech', vocode.read_frames(model, str(src / 'sub' / 'speech.wav')))]:
+    wav, rate = soundfile.read(out / f'{name}.wav', dtype='float32')
+    assert rate == 16000 and wav.shape == (len(frames) * HOP,)
+    whole = model.apply(params, jnp.asarray(np.pad(frames, ((model.margin,) * 2, (0, 0)))[None]),
+                        method=vocoder.Vocoder.condition)  # one pass over the file
+    alone = generate.generate(model.decoder, {'params': params['params']['decoder']}, jax.random.key(7)[None],
+                              len(frames) * HOP, jnp.asarray([2]), 1.0, lc=whole)
+    np.testing.assert_array_equal(wav, np.asarray(alone[0]))
+    assert np.std(wav) > 0
+
+
+@pytest.mark.parametrize('array,needle', [
+    (np.zeros((4, 5), np.float32), 'this vocoder takes [frames, 8]'),
+    (np.zeros((4, 8), np.int16), 'dtype int16'),
+    (np.full((4, 8), np.nan, np.float32), 'non-finite'),
+    (np.full((4, 8), 40.0, np.float32), 'values in [40, 40]'),
+])
+def test_bad_mels_fail_in_one_line_naming_the_file_and_write_nothing(vocoder_run, tmp_path, array, needle):
+  from wavenet_jax.apps import vocode
+  src = tmp_path / 'in'
+  src.mkdir()
+  np.save(src / 'bad.npy', array)
+  with pytest.raises(ConfigError) as e:
+    vocode.vocode_files(_vocode_config(vocoder_run[0], src), str(tmp_path / 'w'))
+  assert str(e.value).startswith(str(src / 'bad.npy')) and needle in str(e.value) and '\n' not in str(e.value)
+  assert not (tmp_path / 'w' / 'vocoded').exists()
+
+
+def test_a_wavenet_checkpoint_cannot_vocode(tmp_path):
+  from wavenet_jax.apps import train, vocode
+  from wavenet_jax.checkpoints import checkpointing
+  demo_dir = tiny.build_demo(str(tmp_path / 'demo'))
+  train.train_and_evaluate(tiny.config(str(demo_dir), steps=1), str(tmp_path / 'run'))
+  np.save(tmp_path / 'x.npy', np.zeros((2, 8), np.float32))
+  with pytest.raises(checkpointing.CheckpointError, match="model.kind 'wavenet' is not a vocoder"):
+    vocode.vocode_files(_vocode_config(str(tmp_path / 'run'), tmp_path / 'x.npy'), str(tmp_path / 'w'))

@@ -1,4 +1,5 @@
-"""Trained models loaded for inference: a WaveNet to generate with, an NSynth encoder/decoder.
+"""Trained models loaded for inference: a WaveNet to generate with, an NSynth encoder/decoder,
+a vocoder.
 
 Both come from a run's checkpoint (a workdir or step dir; its EMA params when it kept
 them); the NSynth model also from magenta's released TF checkpoint prefix, read as
@@ -30,6 +31,17 @@ def load_wavenet(path):
   model_config = ml_collections.ConfigDict(meta['model'])
   model_config.gc_cardinality = meta['gc_cardinality']
   return WaveNet.from_config(model_config), checkpointing.eval_params(state), meta
+
+
+def load_vocoder(path):
+  """(Vocoder, params, meta) of a vocoder checkpoint at a workdir or step dir."""
+  state, meta = checkpointing.load(path)
+  kind = registry.name_of(meta['model'])
+  if not registry.get(kind).supports('vocode'):
+    raise checkpointing.CheckpointError(f"{path}: model.kind {kind!r} is not a vocoder (--mode=vocode needs "
+                                        "model.kind 'vocoder': configs/demo_vocoder.py)")
+  config = ml_collections.ConfigDict({'model': meta['model'], 'data': {'sample_rate': meta['sample_rate']}})
+  return registry.get(kind).build(config, meta['gc_cardinality']), checkpointing.eval_params(state), meta
 
 
 def check_guidance(guidance, meta):

@@ -82,7 +82,7 @@ KINDS = (Kind(
     num_classes=wavenet.num_classes, build=build,
     context=lambda model: vocoder.crop_context(model)[0], init_inputs=init_inputs,
     objective=objective, eval_sums=eval_sums, summarize=likelihood.summarize,
-    metrics=likelihood.METRICS, headline='bits_per_sample', modes=frozenset({'train', 'eval'}),
+    metrics=likelihood.METRICS, headline='bits_per_sample', modes=frozenset({'train', 'eval', 'vocode'}),
     describe=lambda model: (f'{model.features.num_mels} mel bands every {model.hop} samples, decoder '
                             f'receptive field {model.decoder.receptive_field} samples'),
     check=check, class_conditioned=True,

@@ -1,0 +1,140 @@
+"""`launch.py --mode=vocode`: audio or log-mel spectrograms -> speech, by a trained vocoder.
+
+vocode.input is a file or folder of audio (resynthesis: audio -> log-mels -> audio, at the
+checkpoint's sample rate) or of `.npy` log-mels [frames, num_mels] from a TTS front end:
+float, in [0, 1], on input/mel.py's scale with the checkpoint's model.mel settings (r9y9's:
+80 bands, hop 256 at 22,050 Hz, 20·log10 magnitude floored at -100 dB, minus 20 dB, mapped
+to [0, 1]). Frame i becomes samples [i·hop, (i+1)·hop). Each file gives
+WORKDIR/vocoded/<name>.wav (subfolders kept) and <name>.png, its input's log-mels above
+the output's. Files are generated `generate.batch_size` at a time, `generate.chunk_size`
+samples per scan; the conditioning is computed a chunk at a time with its margin frames
+(`Conditioning`), so memory does not grow with length.
+"""
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from wavenet_jax.apps import generate_files
+from wavenet_jax.apps.encode_synthesize import AUDIO_EXTENSIONS
+from wavenet_jax.checkpoints import trained
+from wavenet_jax.common import config_checks, files, plots
+from wavenet_jax.generation import generate
+from wavenet_jax.input import audio, mel
+from wavenet_jax.models import heads
+from wavenet_jax.models.vocoder import Vocoder
+
+
+class Conditioning:
+  """A vocoder's upsampled conditioning of frames [B, F, M] read as lc [B, F·hop, M], one
+  slice at a time: each slice is computed from its frames and `margin` frames each side
+  (zeros past the ends, as training sees a clip's), so it equals one pass over the whole."""
+
+  def __init__(self, model: Vocoder, params, frames):
+    self.model, self.params = model, params
+    self.frames = np.pad(np.asarray(frames, np.float32), ((0, 0), (model.margin,) * 2, (0, 0)))
+    self.shape = (frames.shape[0], frames.shape[1] * model.hop, frames.shape[2])
+    self._condition = jax.jit(lambda p, f: model.apply(p, f, method=Vocoder.condition))
+
+  def __getitem__(self, index):
+    rows, samples = index
+    assert rows == slice(None), index
+    a, b, _ = samples.indices(self.shape[1])
+    hop = self.model.hop
+    f0, f1 = a // hop, -(-b // hop)
+    lc = self._condition(self.params, self.frames[:, f0:f1 + 2 * self.model.margin])  # [B, (f1-f0)·hop, M]
+    return lc[:, a - f0 * hop:b - f0 * hop]
+
+
+def read_frames(model: Vocoder, path):
+  """A file -> its log-mel frames [F, M]: computed from audio, or a checked .npy."""
+  m = model.features
+  if not path.lower().endswith('.npy'):
+    wav = audio.load(path, model.sample_rate)
+    wav = np.pad(wav, (0, -len(wav) % m.hop))
+    return np.asarray(mel.log_mel(jnp.asarray(wav[None]), m, model.sample_rate))[0]
+  try:
+    frames = np.load(path, allow_pickle=False)
+  except Exception as e:
+    raise config_checks.ConfigError(f'{path}: not a .npy array ({type(e).__name__}: {e})') from None
+  if frames.ndim != 2 or frames.shape[1] != m.num_mels or frames.shape[0] < 1:
+    raise config_checks.ConfigError(f'{path}: log-mels of shape {frames.shape}; this vocoder takes '
+                                    f'[frames, {m.num_mels}]')
+  if not np.issubdtype(frames.dtype, np.floating):
+    raise config_checks.ConfigError(f'{path}: dtype {frames.dtype}; log-mels are float32 in [0, 1]')
+  if not np.all(np.isfinite(frames)):
+    raise config_checks.ConfigError(f'{path}: non-finite values')
+  if frames.min() < -1e-4 or frames.max() > 1 + 1e-4:
+    raise config_checks.ConfigError(f'{path}: values in [{frames.min():.3g}, {frames.max():.3g}]; log-mels are '
+                                    'in [0, 1] (input/mel.py\'s scale: dB floored at min_level_db, mapped to [0, 1])')
+  return np.clip(frames, 0, 1).astype(np.float32)
+
+
+def vocode_files(config, workdir: str):
+  g, v = config.generate, config.vocode
+  generate_files.check_sampling(g, ('batch_size', 'chunk_size'))
+  workdir = config_checks.check_workdir(workdir)
+  model, params, meta = trained.load_vocoder(v.checkpoint or workdir)
+  heads.check_sampling(model.decoder.output, g)
+  generate_files.check_top_k(g, model.decoder.quantization_channels)
+  gc_ids = None
+  if model.decoder.gc_cardinality:
+    if not isinstance(v.class_id, int) or not 0 <= v.class_id < model.decoder.gc_cardinality:
+      raise config_checks.ConfigError(f'vocode.class_id={v.class_id!r}: this vocoder\'s classes are '
+                                      f'0..{model.decoder.gc_cardinality - 1} ({", ".join(meta["class_names"])})')
+  items = files.find_files(os.path.expanduser(v.input), AUDIO_EXTENSIONS + ('.npy',), f'vocode.input={v.input}')
+  items = sorted(((name, read_frames(model, path)) for path, name in items), key=lambda item: len(item[1]))
+  out_dir = v.out_dir or os.path.join(workdir, 'vocoded')
+  written = []
+  for b in range(0, len(items), g.batch_size):
+    batch = items[b:b + g.batch_size]
+    if model.decoder.gc_cardinality:
+      gc_ids = jnp.full((len(batch),), v.class_id, jnp.int32)
+    written += _vocode_batch(model, params, batch, gc_ids, out_dir, g, meta['model']['mu_law'],
+                             f'files {b + 1}-{b + len(batch)}/{len(items)}')
+  print(f'wrote {len(written)} wav files (+ spectrogram PNGs) to {out_dir}', flush=True)
+  return written
+
+
+def _vocode_batch(model: Vocoder, params, batch, gc_ids, out_dir, g, mu_law, label):
+  frames = max(len(f) for _, f in batch)
+  padded = np.stack([np.pad(f, ((0, frames - len(f)), (0, 0))) for _, f in batch])  # silence past a file's end
+  lengths = [len(f) * model.hop for _, f in batch]
+  keys = jnp.stack([jax.random.key(g.seed)] * len(batch))
+  decoder_params = {'params': params['params']['decoder']}
+  lc = Conditioning(model, params, padded)
+  paths = [os.path.join(out_dir, name + '.wav') for name, _ in batch]
+  for path in paths:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+  start, done, total = time.time(), 0, lc.shape[1]
+  with audio.wav_writers(paths, model.sample_rate) as wavs:
+    for chunk in generate.generate_chunks(model.decoder, decoder_params, keys, total, g.chunk_size, gc_ids,
+                                          g.temperature, mu_law, generate.silence(model.decoder, len(batch), mu_law),
+                                          g.top_k, g.top_p, lc=lc):
+      for f, x, length in zip(wavs, generate.to_audio(model.decoder, chunk, mu_law), lengths):
+        f.write(x[:max(length - done, 0)])
+      done += chunk.shape[1]
+      print(f'\r{label}: {done}/{total} samples, {done * len(batch) / max(time.time() - start, 1e-9):,.0f} '
+            f'samples/s', end='', file=sys.stderr, flush=True)
+  print(file=sys.stderr)
+  for path, (name, f) in zip(paths, batch):
+    _save_pair(path[:-4] + '.png', f, audio.load(path, model.sample_rate), model, name)
+  return paths
+
+
+def _save_pair(path, frames, wav, model: Vocoder, name):
+  """The input's log-mels above the output's, on one scale."""
+  out = np.asarray(mel.log_mel(jnp.asarray(np.pad(wav, (0, -len(wav) % model.hop))[None]),
+                               model.features, model.sample_rate))[0]
+  fig, axes = plots.figure((8, 5), ncols=1, squeeze=False)
+  fig.clear()
+  for i, (title, image) in enumerate([(f'{name}: input', frames), ('vocoded', out)]):
+    ax = fig.add_subplot(2, 1, i + 1)
+    ax.imshow(image.T, origin='lower', aspect='auto', vmin=0, vmax=1, cmap='magma')
+    ax.set_title(title)
+    ax.set_ylabel('mel band')
+  ax.set_xlabel(f'frame ({model.hop} samples)')
+  plots.save_figure(fig, path)
