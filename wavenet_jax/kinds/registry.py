@@ -13,7 +13,7 @@ from typing import Callable, Dict, FrozenSet, Tuple
 from wavenet_jax.common.config_checks import ConfigError
 
 DEFAULT = 'wavenet'  # what a config or checkpoint without `model.kind` means
-MODES = frozenset({'train', 'eval', 'generate', 'encode', 'synthesize', 'embeddings', 'transfer'})
+MODES = frozenset({'train', 'eval', 'generate', 'encode', 'synthesize', 'embeddings', 'transfer', 'vocode'})
 
 # The modules whose KINDS tuple holds the built-in kinds, in the order users see them.
 _BUILTIN = ('wavenet_jax.kinds.wavenet', 'wavenet_jax.kinds.nsynth_autoencoder',
