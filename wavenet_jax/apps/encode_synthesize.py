@@ -179,18 +179,13 @@ def _synthesize_batch(model: trained.NSynthModel, batch, out_dir, g, label):
   keys = jnp.stack([jax.random.key(g.seed)] * len(batch))
   start_input = jnp.zeros((len(batch), 1), jnp.float32)  # the decoder's shifted-in zero
   paths = [os.path.join(out_dir, name + '.wav') for name, _ in batch]
-  start, done, total = time.time(), 0, frames * hop
+  total = frames * hop
   with audio.wav_writers(paths, model.sample_rate) as wavs:
-    for chunk in generate.generate_chunks(model.decoder, {'params': model.params['decoder']}, keys,
-                                          total, g.chunk_size, None, g.temperature, 'nsynth',
-                                          start_input, g.top_k, g.top_p, lc=encoding.Upsampled(padded, hop)):
-      samples = generate.to_audio(model.decoder, chunk, 'nsynth')  # [B, n]
-      for f, x, length in zip(wavs, samples, lengths):
-        f.write(x[:max(length - done, 0)])
-      done += chunk.shape[1]
-      print(f'\r{label}: {done}/{total} samples, {done * len(batch) / max(time.time() - start, 1e-9):,.0f} '
-            f'samples/s', end='', file=sys.stderr, flush=True)
-  print(file=sys.stderr)
+    chunks = generate.generate_chunks(model.decoder, {'params': model.params['decoder']}, keys,
+                                      total, g.chunk_size, None, g.temperature, 'nsynth',
+                                      start_input, g.top_k, g.top_p, lc=encoding.Upsampled(padded, hop))
+    generate_files.write_chunks(wavs, chunks, lambda c: generate.to_audio(model.decoder, c, 'nsynth'),
+                                lengths, total, label)
   for path, (name, _) in zip(paths, batch):
     plots.save_spectrogram(path[:-4] + '.png', soundfile.read(path, dtype='float32')[0],
                            model.sample_rate, name)

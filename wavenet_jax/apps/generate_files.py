@@ -60,6 +60,19 @@ def check_top_k(g, num_classes: int) -> None:
                                     f'output classes (0 = off)')
 
 
+def write_chunks(wavs, chunks, to_audio, lengths, total: int, label: str) -> None:
+  """Appends each chunk of draws ([B, n], `to_audio` makes them samples) to its stream's wav,
+  cut at the stream's length, and reports progress on stderr."""
+  start, done = time.time(), 0
+  for chunk in chunks:
+    for f, x, length in zip(wavs, to_audio(chunk), lengths):
+      f.write(x[:max(length - done, 0)])
+    done += chunk.shape[1]
+    print(f'\r{label}: {done}/{total} samples, {done * len(lengths) / max(time.time() - start, 1e-9):,.0f} '
+          'samples/s', end='', file=sys.stderr, flush=True)
+  print(file=sys.stderr)
+
+
 def plan_streams(g, model, meta):
   names = meta['class_names']
   null = meta.get('null_class_id')  # a conditioned model's "no class" row, if trained with one
@@ -120,18 +133,11 @@ def generate_files(config, workdir: str):
       for f, s in zip(wavs, batch):  # the output holds the prime, then the continuation.
         if s.prime is not None:
           f.write(generate.to_audio(model, s.prime, mu_law))
-      start, done = time.time(), 0
-      for chunk in generate.generate_chunks(model, params, keys, g.num_samples, g.chunk_size, gc,
-                                            g.temperature, mu_law, inputs, g.top_k, g.top_p,
-                                            guidance=g.guidance, null_id=null, prime_start=prime_start):
-        samples = generate.to_audio(model, chunk, mu_law)  # [B, n]
-        for f, x in zip(wavs, samples):
-          f.write(x)
-        done += chunk.shape[1]
-        rate_now = done * len(batch) / max(time.time() - start, 1e-9)
-        print(f'\rstreams {b + 1}-{b + len(batch)}/{len(streams)}: {done}/{g.num_samples} samples, '
-              f'{rate_now:,.0f} samples/s', end='', file=sys.stderr, flush=True)
-    print(file=sys.stderr)
+      chunks = generate.generate_chunks(model, params, keys, g.num_samples, g.chunk_size, gc,
+                                        g.temperature, mu_law, inputs, g.top_k, g.top_p,
+                                        guidance=g.guidance, null_id=null, prime_start=prime_start)
+      write_chunks(wavs, chunks, lambda c: generate.to_audio(model, c, mu_law), [g.num_samples] * len(batch),
+                   g.num_samples, f'streams {b + 1}-{b + len(batch)}/{len(streams)}')
     for path, s in zip(paths, batch):
       plots.save_spectrogram(path[:-4] + '.png', soundfile.read(path, dtype='float32')[0], rate, s.name)
       written.append(path)

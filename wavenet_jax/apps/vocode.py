@@ -11,8 +11,6 @@ samples per scan; the conditioning is computed a chunk at a time with its margin
 (`Conditioning`), so memory does not grow with length.
 """
 import os
-import sys
-import time
 
 import jax
 import jax.numpy as jnp
@@ -109,17 +107,12 @@ def _vocode_batch(model: Vocoder, params, batch, gc_ids, out_dir, g, mu_law, lab
   paths = [os.path.join(out_dir, name + '.wav') for name, _ in batch]
   for path in paths:
     os.makedirs(os.path.dirname(path), exist_ok=True)
-  start, done, total = time.time(), 0, lc.shape[1]
   with audio.wav_writers(paths, model.sample_rate) as wavs:
-    for chunk in generate.generate_chunks(model.decoder, decoder_params, keys, total, g.chunk_size, gc_ids,
-                                          g.temperature, mu_law, generate.silence(model.decoder, len(batch), mu_law),
-                                          g.top_k, g.top_p, lc=lc):
-      for f, x, length in zip(wavs, generate.to_audio(model.decoder, chunk, mu_law), lengths):
-        f.write(x[:max(length - done, 0)])
-      done += chunk.shape[1]
-      print(f'\r{label}: {done}/{total} samples, {done * len(batch) / max(time.time() - start, 1e-9):,.0f} '
-            f'samples/s', end='', file=sys.stderr, flush=True)
-  print(file=sys.stderr)
+    chunks = generate.generate_chunks(model.decoder, decoder_params, keys, lc.shape[1], g.chunk_size, gc_ids,
+                                      g.temperature, mu_law, generate.silence(model.decoder, len(batch), mu_law),
+                                      g.top_k, g.top_p, lc=lc)
+    generate_files.write_chunks(wavs, chunks, lambda c: generate.to_audio(model.decoder, c, mu_law),
+                                lengths, lc.shape[1], label)
   for path, (name, f) in zip(paths, batch):
     _save_pair(path[:-4] + '.png', f, audio.load(path, model.sample_rate), model, name)
   return paths
@@ -129,10 +122,8 @@ def _save_pair(path, frames, wav, model: Vocoder, name):
   """The input's log-mels above the output's, on one scale."""
   out = np.asarray(mel.log_mel(jnp.asarray(np.pad(wav, (0, -len(wav) % model.hop))[None]),
                                model.features, model.sample_rate))[0]
-  fig, axes = plots.figure((8, 5), ncols=1, squeeze=False)
-  fig.clear()
-  for i, (title, image) in enumerate([(f'{name}: input', frames), ('vocoded', out)]):
-    ax = fig.add_subplot(2, 1, i + 1)
+  fig, axes = plots.figure((8, 5), nrows=2)
+  for ax, (title, image) in zip(axes, [(f'{name}: input', frames), ('vocoded', out)]):
     ax.imshow(image.T, origin='lower', aspect='auto', vmin=0, vmax=1, cmap='magma')
     ax.set_title(title)
     ax.set_ylabel('mel band')

@@ -8,14 +8,14 @@ import numpy as np
 from wavenet_jax.common import files
 
 
-def figure(figsize, dpi=100, ncols=1, squeeze=True):
-  """(Figure on an Agg canvas, its axes): one Axes, or 1 x ncols of them as Figure.subplots gives."""
+def figure(figsize, dpi=100, ncols=1, squeeze=True, nrows=1):
+  """(Figure on an Agg canvas, its axes): one Axes, or nrows x ncols of them as Figure.subplots gives."""
   from matplotlib.backends.backend_agg import FigureCanvasAgg
   from matplotlib.figure import Figure
 
   fig = Figure(figsize=figsize, dpi=dpi)
   FigureCanvasAgg(fig)
-  return fig, fig.subplots(1, ncols, squeeze=squeeze)
+  return fig, fig.subplots(nrows, ncols, squeeze=squeeze)
 
 
 def save_figure(fig, path):

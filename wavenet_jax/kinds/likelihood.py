@@ -22,6 +22,20 @@ def class_sums(nll, mask, labels, num_classes):
   return {k: jax.ops.segment_sum(v, labels, num_classes) for k, v in per_example.items()}
 
 
+def scored_by(nll_per_target):
+  """(objective, eval_sums) of a kind scored by nll_per_target(model, config.model, params,
+  batch, gc_ids) -> (nll [B, S], mask [B, S]): the mean nll, and its sums per class."""
+  def objective(model, config, params, batch, gc_ids=None):
+    loss = mean_nll(*nll_per_target(model, config.model, params, batch, gc_ids))
+    return loss, {'loss': loss}
+
+  def eval_sums(model, config, params, batch, num_classes):
+    nll, mask = nll_per_target(model, config.model, params, batch)
+    return class_sums(nll, mask, batch['label'], num_classes)
+
+  return objective, eval_sums
+
+
 def summarize(sums, class_names, split):
   """Summed nll / target counts (numpy float64) -> bits/sample overall and per class."""
   nll, count = sums['nll'], sums['targets']

@@ -46,14 +46,7 @@ def nll_per_target(model, model_config, params, batch, gc_ids=None):
           batch['mask'][:, before:before + size])
 
 
-def objective(model, config, params, batch, gc_ids=None):
-  loss = likelihood.mean_nll(*nll_per_target(model, config.model, params, batch, gc_ids))
-  return loss, {'loss': loss}
-
-
-def eval_sums(model, config, params, batch, num_classes):
-  nll, mask = nll_per_target(model, config.model, params, batch)
-  return likelihood.class_sums(nll, mask, batch['label'], num_classes)
+objective, eval_sums = likelihood.scored_by(nll_per_target)
 
 
 def check(config):

@@ -72,14 +72,7 @@ def target_nll(model, out, targets):
   return optax.softmax_cross_entropy_with_integer_labels(out, targets)
 
 
-def objective(model, config, params, batch, gc_ids=None):
-  loss = likelihood.mean_nll(*nll_per_target(model, config.model, params, batch, gc_ids))
-  return loss, {'loss': loss}
-
-
-def eval_sums(model, config, params, batch, num_classes):
-  nll, mask = nll_per_target(model, config.model, params, batch)
-  return likelihood.class_sums(nll, mask, batch['label'], num_classes)
+objective, eval_sums = likelihood.scored_by(nll_per_target)
 
 
 def check_mu_law(config):

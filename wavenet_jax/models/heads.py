@@ -110,10 +110,11 @@ def sample(output: str, out, uniform, temperature: float, log_scale_min: float):
   of the likeliest component, the mode of that component.
   """
   log_weights, means, log_scales = _split(out, output, log_scale_min)
-  cdf = jnp.cumsum(jnp.exp(log_weights), axis=-1)
-  k = jnp.minimum(jnp.sum(cdf < uniform[:, :1] * cdf[:, -1:], axis=-1), means.shape[-1] - 1)
   if temperature == 0:
     k = jnp.argmax(log_weights, axis=-1)
+  else:
+    cdf = jnp.cumsum(jnp.exp(log_weights), axis=-1)
+    k = jnp.minimum(jnp.sum(cdf < uniform[:, :1] * cdf[:, -1:], axis=-1), means.shape[-1] - 1)
   pick = lambda a: jnp.take_along_axis(a, k[:, None], axis=-1)[:, 0]
   mean, scale = pick(means), jnp.exp(pick(log_scales)) * temperature
   u = jnp.clip(uniform[:, 1], 1e-7, 1 - 1e-7)
