@@ -45,7 +45,7 @@ def _base():
   c.seed = 0  # Parameters, data order, crops and dropout-free sampling all derive from it.
 
   c.data = ml_collections.ConfigDict()
-  c.data.corpus = 'demo'  # demo | folder | gtzan | vctk | librispeech | esc50 | nsynth: how a raw `source` is prepared.
+  c.data.corpus = 'demo'  # demo | espeak | folder | gtzan | vctk | librispeech | ljspeech | esc50 | nsynth | tfds: how `source` is prepared.
   c.data.source = ''  # A prepared TFDS dir, or a raw tree prepared once into cache_dir; '' = demo.
   c.data.options = ()  # Options of data/prepare.py for a raw source, as 'key=value' strings ('mic=2').
   c.data.include = ()  # Classes of data.source to keep; () = all.
@@ -135,6 +135,11 @@ def _base():
   c.eval.batch_size = 4
   c.eval.crops_per_example = 1  # Random but fixed crops per validation clip.
   c.eval.seed = 1234
+  c.eval.baseline = True  # Classifiers: score MFCC statistics + logistic regression beside the model (cached).
+  # Vocoders (model.kind='vocoder'): --mode=eval also resynthesises the split's first vocode_clips clips
+  # (each cut to vocode_seconds) and scores them and Griffin-Lim from the same log-mels (LSD, MCD, PESQ, STOI).
+  c.eval.vocode_clips = 4  # 0 = NLL only.
+  c.eval.vocode_seconds = 4.0
 
   c.generate = ml_collections.ConfigDict()  # launch.py --mode=generate
   c.generate.checkpoint = ''  # A workdir or step dir; '' = the latest checkpoint of --workdir.

@@ -8,15 +8,17 @@ The known entries (CATALOG):
   vctk         speech int16 48 kHz    speaker (accent, gender)       gender, accent: Text
   librispeech  speech int16 16 kHz    speaker_id, 84 -> '84'         speaker_id, chapter_id:
                                                                      int64; subset: Text
+  ljspeech     speech int16 22,050 Hz speaker: 'LJ', one class       text, text_normalized: Text
   nsynth       audio float32 16 kHz   instrument_family              pitch, velocity,
                                       (instrument_source,            instrument_family,
                                       instrument, pitch, velocity)   instrument_source,
                                                                      qualities: int64
 
 nsynth's label options, their class names ('040', 'bass_synthetic_033') and its extras
-are data/nsynth.py's. librispeech's filename is data/librispeech.py's
-(`dev-clean/84/121123/84-121123-0000.flac`), so its examples get the names, labels and
-train/validation split a build from the raw corpus gives them; gtzan's is
+are data/nsynth.py's. librispeech's and ljspeech's filenames are data/librispeech.py's
+(`dev-clean/84/121123/84-121123-0000.flac`) and data/ljspeech.py's (`wavs/LJ001-0001.wav`),
+so their examples get the names, labels and train/validation split a build from the raw
+corpus gives them; gtzan's is
 `<genre>/<file>` as in data/gtzan.py. Any other entry: the audio is its one Audio
 feature or `audio_feature`; `label` names a ClassLabel, integer or text field (nested
 ones as 'instrument/family'), by default the supervised target when it is one of those.
@@ -86,6 +88,13 @@ CATALOG = {
                 'subset': Extra(tfds.features.Text(),
                                 lambda ex, split, f: _librispeech_subset(split))},
         pool=True),
+    'ljspeech': Entry(
+        # One speaker: the label is data/ljspeech.py's default class, whatever the id.
+        audio='speech', label='speaker', aliases={'speaker': Label('id', lambda v, f: 'LJ')},
+        filename=lambda ex, split, f: f'wavs/{_text(ex["id"])}.wav',  # data/ljspeech.py's
+        extras={key: Extra(tfds.features.Text(), lambda ex, split, f, key=key: _text(ex[key]))
+                for key in ('text', 'text_normalized')},
+        pool=False),
     'nsynth': Entry(
         audio='audio', label='instrument_family',
         aliases={'instrument_family': Label('instrument/family'),

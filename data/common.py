@@ -27,7 +27,10 @@ import tempfile
 import numpy as np
 import tensorflow_datasets as tfds
 
+from wavenet_jax.common import config_checks
+
 SPLITS = ('train', 'validation')
+SYNTHESISED = config_checks.SYNTHESISED  # corpora made by a builder, from no source
 REPORT_FILE = 'build_report.json'
 
 

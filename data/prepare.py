@@ -3,14 +3,16 @@
 Each raw corpus is read in the layout it is downloaded in:
 
   python data/prepare.py demo --out=/tmp/demo
+  python data/prepare.py espeak --out=/tmp/speech [--voices=en-us+m1,en-us+f2]
   python data/prepare.py folder --src=my_sounds --out=/data/mine [--pattern='^(\\w+)-']
   python data/prepare.py gtzan --src=genres --out=/data/gtzan
   python data/prepare.py vctk --src=VCTK-Corpus-0.92 --out=/data/vctk [--mic=2]
   python data/prepare.py librispeech --src=LibriSpeech --out=/data/libri [--subsets=dev-clean]
+  python data/prepare.py ljspeech --src=LJSpeech-1.1 --out=/data/lj --sample_rate=22050
   python data/prepare.py esc50 --src=ESC-50-master --out=/data/esc50 [--esc10]
   python data/prepare.py nsynth --src=nsynth --out=/data/nsynth [--label=pitch]
   python data/prepare.py tfds --src=NAME[/CONFIG][:VERSION] --out=/data/x [--tfds_data_dir=D]
-      (a TFDS catalog dataset already prepared in D: gtzan, vctk, librispeech, nsynth, ...)
+      (a TFDS catalog dataset already prepared in D: gtzan, vctk, librispeech, ljspeech, nsynth, ...)
 
 Options of the file corpora: --validation_fraction (not esc50, whose folds are its
 splits), --silence_threshold. The dataset's build_report.json lists what was skipped.
@@ -33,9 +35,11 @@ from data import catalog
 from data import common
 from data import demo
 from data import esc50
+from data import espeak
 from data import folder
 from data import gtzan
 from data import librispeech
+from data import ljspeech
 from data import nsynth
 from data import vctk
 
@@ -45,15 +49,18 @@ is_prepared = common.is_prepared
 # corpus -> its build function; the function's keyword arguments are the corpus's options.
 _CORPORA = {
     'demo': demo.build_demo,
+    'espeak': espeak.build_espeak,
     'folder': folder.build_folder,
     'gtzan': gtzan.build_gtzan,
     'vctk': vctk.build_vctk,
     'librispeech': librispeech.build_librispeech,
+    'ljspeech': ljspeech.build_ljspeech,
     'esc50': esc50.build_esc50,
     'nsynth': nsynth.build_nsynth,
     'tfds': catalog.build_catalog,
 }
 CORPORA = tuple(_CORPORA)
+SYNTHESISED = common.SYNTHESISED  # made here, from no source
 
 
 def prepare(corpus, src=None, out=None, sample_rate=16000, overwrite=False, **options):
@@ -68,9 +75,9 @@ def prepare(corpus, src=None, out=None, sample_rate=16000, overwrite=False, **op
     if key not in accepted:
       raise DataError(f'{corpus}: unknown option {key!r} (accepts {sorted(accepted)})')
   kwargs = {**options, 'sample_rate': sample_rate, 'overwrite': overwrite}
-  if corpus == 'demo':
+  if corpus in SYNTHESISED:
     if src:
-      raise DataError(f'demo: is synthesised, --src={src} is not used')
+      raise DataError(f'{corpus}: is synthesised, --src={src} is not used')
     return build(out, **kwargs)
   if not src:
     raise DataError(f'{corpus}: no source directory given (--src)')
@@ -100,8 +107,8 @@ def resolve(source, corpus, cache_dir, sample_rate=16000, **options):
                       f'{corpus} tree)')
     out = os.path.join(cache_dir, f'{corpus}-' + _short_hash(
         [os.path.abspath(source), sample_rate, options]))
-  elif corpus == 'demo':
-    out = os.path.join(cache_dir, f'demo-{sample_rate}-{_short_hash(options)}')
+  elif corpus in SYNTHESISED:
+    out = os.path.join(cache_dir, f'{corpus}-{sample_rate}-{_short_hash(options)}')
   else:
     raise DataError(f'{corpus}: no source given (a prepared dataset or a raw tree)')
   if is_prepared(out):
@@ -127,7 +134,7 @@ def resolver(d):
     options = dict(options)
     if corpus == 'folder' and 'label_from' not in options:
       options['label_from'] = 'pattern' if options.get('pattern') else 'folder'
-    if corpus in ('folder', 'gtzan', 'vctk', 'librispeech'):  # corpora split by a fraction
+    if corpus in ('folder', 'gtzan', 'vctk', 'librispeech', 'ljspeech', 'espeak'):  # split by a fraction
       options.setdefault('validation_fraction', d.validation_fraction)
     return resolve(source, corpus, os.path.expanduser(d.cache_dir), sample_rate=d.sample_rate, **options)
 
@@ -137,20 +144,25 @@ def resolver(d):
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   parser.add_argument('corpus', choices=CORPORA)
-  parser.add_argument('--src', help='raw tree to read (not for demo); for tfds the catalog '
+  parser.add_argument('--src', help='raw tree to read (not for demo, espeak); for tfds the catalog '
                       'name, NAME[/CONFIG][:VERSION]')
   parser.add_argument('--out', required=True, help='dataset directory to write')
   parser.add_argument('--sample_rate', type=int, default=16000)
   parser.add_argument('--overwrite', action='store_true', help='replace an existing --out')
   parser.add_argument('--pattern', help='folder: regex whose group 1 is the label')
   parser.add_argument('--validation_fraction', type=float,
-                      help='folder, gtzan, vctk, librispeech, tfds without a validation '
-                      'split (default 0.1)')
+                      help='folder, gtzan, vctk, librispeech, ljspeech, espeak, tfds '
+                      'without a validation split (default 0.1)')
   parser.add_argument('--silence_threshold', type=float,
-                      help='all but demo: a file no louder than this frame RMS is skipped')
+                      help='all but demo, espeak: a file no louder than this frame RMS is skipped')
   parser.add_argument('--mic', type=int, help='vctk 0.92: microphone 1 or 2 (default 1)')
   parser.add_argument('--subsets', help='librispeech: e.g. train-clean-100,dev-clean '
                       '(default all found)')
+  parser.add_argument('--speaker', help='ljspeech: the one class\'s name (default LJ)')
+  parser.add_argument('--voices', help='espeak: eSpeak NG voices, comma separated (default '
+                      f'{",".join(espeak.VOICES)})')
+  parser.add_argument('--num_sentences', type=int,
+                      help=f'espeak: how many sentences each voice says (default {len(espeak.SENTENCES)})')
   parser.add_argument('--esc10', action='store_true', default=None,
                       help='esc50: only the 10 classes of ESC-10')
   parser.add_argument('--label', help=f'nsynth: one of {", ".join(nsynth.LABELS)} '

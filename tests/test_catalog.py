@@ -22,6 +22,7 @@ from data import common
 from data import demo
 from data import gtzan
 from data import librispeech
+from data import ljspeech
 from data import prepare
 from tests.corpus_trees import (assert_close_to, leftovers, read_examples, report_of, sine,
                                 split_sizes, write)
@@ -207,6 +208,44 @@ def test_librispeech_speaker_ids_give_the_raw_corpus_dataset(tmp_path):
   ex = read_examples(tmp_path / 'dev', 'train')['dev-clean/174/50561/174-50561-0002.flac']
   assert ex['audio'].size == 1200  # 0.15 s at 8 kHz
   assert_close_to(ex['audio'], sine(100 + 174 + 40, 0.4, 0.15, 8000))
+
+
+# --- ljspeech: one speaker, 22,050 Hz, train only; the same dataset as the raw layout -----
+
+def test_ljspeech_layout_and_catalog_give_one_dataset(tmp_path):
+  raw = tmp_path / 'raw' / 'LJSpeech-1.1'
+  rows, lines = [], []
+  for i in range(1, 11):
+    key = f'LJ001-{i:04d}'
+    x = int16(sine(150 + 10 * i, 0.4, 0.1, 22_050))
+    write(raw / 'wavs' / f'{key}.wav', x, 22_050)
+    text = f'Printing, {i} "in" the only sense'
+    lines.append(f'{key}|{text}|{text.lower()}')
+    rows.append({'id': key, 'speech': x, 'text': text, 'text_normalized': text.lower()})
+  write(raw / 'wavs' / 'LJ050-0001.wav', int16(sine(200, 0.4, 0.1, 22_050)), 22_050)  # unlisted
+  (raw / 'metadata.csv').write_text('\n'.join(lines + ['LJ050-0002|missing|missing']) + '\n')
+  from_raw = ljspeech.build_ljspeech(tmp_path / 'raw', tmp_path / 'from raw', sample_rate=22_050)
+  assert skipped_of(from_raw) == {'wavs/LJ050-0001.wav': 'not listed in metadata.csv',
+                                  'wavs/LJ050-0002.wav': 'listed in metadata.csv but missing'}
+  assert report_of(from_raw)['counts'] == {'train': {'LJ': 9}, 'validation': {'LJ': 1}}
+
+  data_dir = tmp_path / 'tfds'
+  fake_catalog(data_dir, 'ljspeech', {'train': rows})
+  out = catalog.build_catalog('ljspeech', tmp_path / 'catalog', tfds_data_dir=data_dir,
+                              sample_rate=22_050)
+  examples, want = all_examples(out), all_examples(from_raw)
+  assert sorted(examples) == sorted(want) == [f'wavs/LJ001-{i:04d}.wav' for i in range(1, 11)]
+  for name, ex in examples.items():  # the same split, label, transcripts and samples
+    for key in ('split', 'label', 'text', 'text_normalized'):
+      assert ex[key] == want[name][key], (name, key)
+    np.testing.assert_array_equal(ex['audio'], want[name]['audio'])
+  assert want['wavs/LJ001-0003.wav']['text'] == b'Printing, 3 "in" the only sense'
+  np.testing.assert_allclose(want['wavs/LJ001-0003.wav']['audio'], rows[2]['speech'], atol=1)
+
+  (raw / 'metadata.csv').write_text('\n'.join(lines[:3] + ['LJ001-0004 no bars']) + '\n')
+  with pytest.raises(common.DataError, match=r'metadata.csv:4: expected ID\|transcript'):
+    ljspeech.build_ljspeech(raw, tmp_path / 'bad')
+  assert not (tmp_path / 'bad').exists()
 
 
 def test_librispeech_lazy_files_that_do_not_decode_and_a_broken_file(tmp_path):

@@ -210,6 +210,95 @@ def test_eval_metrics_against_a_count_by_hand():
   assert 'accuracy' in nsynth_classifier.format_table(m)
 
 
+def test_clip_scores_against_a_count_by_hand():
+  """Clips of different lengths tiled (the last tile padded, mask 0 there), tile logits
+  averaged per clip, the clip metrics counted by hand."""
+  from wavenet_jax.training import clip_scores
+  audio, mask = clip_scores.tiles(np.arange(1, 11, dtype=np.float32), 4)
+  assert audio.tolist() == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 0, 0]]
+  assert mask.tolist() == [[1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 0, 0]]
+  assert clip_scores.tiles(np.ones(3, np.float32), 4)[1].tolist() == [[1, 1, 1, 0]]
+
+  rng = np.random.default_rng(4)
+  lengths, labels, k = [1, 3, 2, 5, 1, 2], np.array([0, 1, 2, 1, 3, 0]), 6
+  owners = np.repeat(np.arange(6), lengths)
+  tile_logits = rng.normal(size=(len(owners), k))
+  clip_logits = clip_scores.mean_over_clips(tile_logits, owners, 6)
+  names = [f'c{i}' for i in range(k)]
+  m = clip_scores.summarize(clip_logits, labels, names)
+  hits, top5, confusion = 0, 0, np.zeros((k, k), int)
+  for clip, label in enumerate(labels):
+    mean = sum(tile_logits[i] for i in range(len(owners)) if owners[i] == clip) / lengths[clip]
+    hits += int(np.argmax(mean) == label)
+    top5 += int(sum(v > mean[label] for v in mean) < 5)
+    confusion[label, np.argmax(mean)] += 1
+  assert m['clips'] == 6 and m['clip_accuracy'] == hits / 6 and m['clip_top5_accuracy'] == top5 / 6
+  assert m['clip_confusion'] == confusion.tolist()
+  assert m['per_class_clip_accuracy']['c1'] == confusion[1, 1] / 2 and np.isnan(m['per_class_clip_accuracy']['c5'])
+
+
+def test_baseline_reproduces_a_hand_computed_sklearn_fit():
+  """MFCC means and stds (+ deltas) -> standardised logistic regression, fitted on the training
+  clips' tiles; scored on crops and, log-probabilities averaged over tiles, on clips."""
+  import librosa
+  from sklearn.linear_model import LogisticRegression
+  from sklearn.preprocessing import StandardScaler
+  from wavenet_jax.training import baseline
+  rng = np.random.default_rng(6)
+  rate, size = 8000, 2000
+
+  def clip(label, seconds):
+    t = np.arange(int(seconds * rate)) / rate
+    f = 250 * (label + 1) * rng.uniform(0.9, 1.1)
+    return label, (0.3 * np.sin(2 * np.pi * f * t) + 0.2 * rng.normal(size=t.size)).astype(np.float32)
+
+  train = [clip(i % 3, rng.uniform(0.3, 0.8)) for i in range(18)]
+  clips = [clip(i % 3, rng.uniform(0.3, 0.8)) for i in range(9)]
+  crops = [(label, x[:size]) for label, x in clips]
+  got = baseline.evaluate(train, crops, clips, size, rate, 4)  # a 4th class with no clip
+
+  def features(x):
+    m = librosa.feature.mfcc(y=x, sr=rate, n_mfcc=20)
+    d = librosa.feature.delta(m, mode='nearest')
+    return np.concatenate([m.mean(1), d.mean(1), m.std(1), d.std(1)])
+
+  pieces = [(label, x[i:i + size]) for label, x in train for i in range(0, len(x), size)]
+  x = np.stack([features(p) for _, p in pieces])
+  scaler = StandardScaler().fit(x)
+  fit = LogisticRegression(max_iter=2000).fit(scaler.transform(x), [label for label, _ in pieces])
+  logp = lambda a: fit.predict_log_proba(scaler.transform(np.stack([features(p) for p in a])))
+  crop_pred = logp([x for _, x in crops]).argmax(1)
+  clip_pred = [logp([x[i:i + size] for i in range(0, len(x), size)]).mean(0).argmax() for _, x in clips]
+  truth = np.array([label for label, _ in clips])
+  assert got['baseline_accuracy'] == pytest.approx(np.mean(crop_pred == truth))
+  assert got['baseline_clip_accuracy'] == pytest.approx(np.mean(np.array(clip_pred) == truth))
+  assert got['baseline_clip_accuracy'] > 0.5  # tones in noise: it learns
+
+
+def test_too_few_clips_for_a_split_or_one_class_fail_in_one_line(tmp_path):
+  import soundfile
+  from wavenet_jax.common.config_checks import ConfigError
+
+  def tree(name, files):
+    for relpath in files:
+      path = tmp_path / name / relpath
+      path.parent.mkdir(parents=True, exist_ok=True)
+      t = np.arange(1600) / 16000
+      soundfile.write(path, 0.3 * np.sin(2 * np.pi * 440 * t), 16000, subtype='PCM_16')
+    return str(tmp_path / name)
+
+  c = model_config('nsynth_classifier')
+  c.data.corpus, c.data.cache_dir = 'folder', str(tmp_path / 'cache')
+  c.data.source = tree('few', ['dog/1.wav', 'dog/2.wav', 'dog/3.wav', 'cat/1.wav'])  # cat: train only
+  with pytest.raises(ConfigError) as e:
+    train.open_run(c, str(tmp_path / 'w'))
+  assert str(e.value).startswith("data.eval_split='validation': class 'cat' has no clip there, 1 in all")
+  assert '\n' not in str(e.value)
+  c.data.source = tree('one', ['dog/1.wav', 'dog/2.wav'])
+  with pytest.raises(ConfigError, match=r'a classifier needs at least 2 classes with clips; .* has 1 \(dog\)$'):
+    train.open_run(c, str(tmp_path / 'w'))
+
+
 # ------------------------------------------------- runs: configs, pretrained starts, eval
 
 ESC_CLASSES = (('dog', 0, 300), ('rooster', 1, 900), ('rain', 10, 2000))
@@ -290,7 +379,12 @@ def test_esc50_config_starts_from_an_autoencoder_trains_and_evaluates(esc_runs, 
   assert 'accuracy' in out and 'step 3/3' in out
   assert final['examples'] == 3 * c.eval.crops_per_example  # fold5: one clip per class
   assert set(final['per_class_accuracy']) == {'dog', 'rain', 'rooster'}
-  assert {'eval/accuracy', 'eval/top5_accuracy', 'eval/confusion', 'train/accuracy'} <= tiny.read_tags(workdir)
+  assert {'eval/accuracy', 'eval/top5_accuracy', 'eval/confusion', 'train/accuracy', 'eval/clip_accuracy',
+          'eval/clip_confusion', 'eval/baseline_accuracy', 'eval/baseline_clip_accuracy'} <= tiny.read_tags(workdir)
+  assert final['clips'] == 3 and 0 <= final['baseline_clip_accuracy'] <= 1
+  assert 'by clip: 3 clips' in out and 'baseline (MFCC statistics' in out
+  cached = list((tmp / 'cache').glob('baseline-*.json'))
+  assert len(cached) == 1  # computed once for this data and these settings
 
   metrics = train.evaluate(c, workdir, 'fold2')  # --mode=eval on another fold
   import json

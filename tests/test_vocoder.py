@@ -1,5 +1,7 @@
 """The vocoder kind: a training crop's features and conditioning are the whole clip's, generation
 steps through the upsampled conditioning as the forward pass reads it, and it trains."""
+import json
+
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -74,8 +76,11 @@ def test_a_crops_loss_is_the_whole_clips_at_those_samples(output, mode):
     assert np.all(np.asarray(kept) == 1)
 
 
-def test_generation_steps_through_the_upsampled_conditioning_as_the_forward_pass():
+@pytest.mark.parametrize('r9y9_taps', [False, True])
+def test_generation_steps_through_the_upsampled_conditioning_as_the_forward_pass(r9y9_taps):
   c = config(output='logistic_mixture')
+  if r9y9_taps:  # configs/_vocoder.py's: kernel 3, the previous sample through a 1x1 conv
+    c.model.filter_width, c.model.initial_filter_width, c.model.dilations = 3, 1, (1, 2, 4, 1, 2, 4)
   model, params = _model(c, seed=1)
   frames = jnp.asarray(np.random.default_rng(0).uniform(size=(2, 6 + 2 * model.margin, 8)), jnp.float32)
   x = jnp.asarray(np.random.default_rng(1).uniform(-0.5, 0.5, (2, 6 * HOP)), jnp.float32)
@@ -87,12 +92,58 @@ def test_generation_steps_through_the_upsampled_conditioning_as_the_forward_pass
   assert float(jnp.max(jnp.abs(full - stepped))) <= 1e-4
 
 
-def test_trains_through_the_pipeline(tmp_path):
+def test_trains_through_the_pipeline_and_eval_scores_resynthesis_beside_griffin_lim(tmp_path):
+  import soundfile
   from wavenet_jax.apps import train
+  from wavenet_jax.training import speech_scores
   demo_dir = tiny.build_demo(str(tmp_path / 'demo'))
   c = config(str(demo_dir), output='logistic_mixture')
   metrics = train.train_and_evaluate(c, str(tmp_path / 'run'))
   assert np.isfinite(metrics['bits_per_sample']) and metrics['targets'] > 0
+
+  c.eval.vocode_clips, c.eval.vocode_seconds = 2, 0.1
+  metrics = train.evaluate(c, str(tmp_path / 'run'))
+  assert metrics['vocode_clips'] == 2
+  with open(tmp_path / 'run' / 'eval_validation.json') as f:
+    assert json.load(f)['griffin_lim_stoi'] == metrics['griffin_lim_stoi']
+  # The means are those of each written triple, scored again here.
+  rows = {'': [], 'griffin_lim_': []}
+  for i in range(2):
+    read = lambda name: soundfile.read(tmp_path / 'run' / 'eval_validation_audio' / f'{i:02d}_{name}.wav')[0]
+    original = read('original')
+    assert len(original) == 1600  # cut to 0.1 s at 16 kHz, whole hops of 16
+    rows[''].append(speech_scores.scores(original, read('vocoded'), c.model.mel, 16000))
+    rows['griffin_lim_'].append(speech_scores.scores(original, read('griffin_lim'), c.model.mel, 16000))
+  for prefix, scored in rows.items():
+    for key, value in speech_scores.mean_scores(scored).items():
+      if value is None:  # PESQ needs a quarter second
+        assert metrics[prefix + key] is None
+      else:
+        assert metrics[prefix + key] == pytest.approx(value, rel=0.02, abs=0.02), prefix + key
+  tags = tiny.read_tags(str(tmp_path / 'run' / 'eval'))
+  assert {'resynthesis/00/original', 'resynthesis/01/griffin_lim', 'eval/stoi', 'eval/griffin_lim_lsd_db'} <= tags
+
+
+def test_the_shipped_configs_are_r9y9s_model_and_pass_their_checks():
+  from configs import demo_vocoder, ljspeech_vocoder, vctk_vocoder
+  for module, default in ((ljspeech_vocoder, 'logistic_mixture'), (vctk_vocoder, 'logistic_mixture'),
+                         (demo_vocoder, 'categorical')):
+    for head, output in (('', default), ('mol', 'logistic_mixture'), ('gaussian', 'gaussian'),
+                         ('categorical', 'categorical')):
+      c = module.get_config(head or None)
+      assert c.model.output == output and c.model.kind == 'vocoder'
+      vocoder_kind.check(c)
+  lj = ljspeech_vocoder.get_config()
+  kind = registry.of(lj.model)
+  model = kind.build(lj, kind.num_classes(lj, 1))  # one speaker: no speaker embedding
+  d = model.decoder
+  assert (len(d.dilations), d.filter_width, d.residual_channels, 2 * d.dilation_channels, d.skip_channels,
+          d.num_mixtures, d.gc_cardinality) == (24, 3, 128, 256, 128, 10, 0)
+  assert model.hop == 256 and model.features == mel.settings(mel.default_config()) and lj.data.sample_rate == 22050
+  assert vctk_vocoder.get_config().model.gc_cardinality == -1
+  assert demo_vocoder.get_config().data.corpus == 'espeak'
+  with pytest.raises(ValueError, match='unknown variant'):
+    ljspeech_vocoder.get_config('wavenet')
 
 
 @pytest.mark.parametrize('key,value,needle', [
@@ -183,6 +234,18 @@ def test_bad_mels_fail_in_one_line_naming_the_file_and_write_nothing(vocoder_run
   with pytest.raises(ConfigError) as e:
     vocode.vocode_files(_vocode_config(vocoder_run[0], src), str(tmp_path / 'w'))
   assert str(e.value).startswith(str(src / 'bad.npy')) and needle in str(e.value) and '\n' not in str(e.value)
+  assert not (tmp_path / 'w' / 'vocoded').exists()
+
+
+def test_audio_sampled_below_twice_fmax_is_refused_in_one_line(vocoder_run, tmp_path):
+  from wavenet_jax.apps import vocode
+  from wavenet_jax.input import audio
+  src = tmp_path / 'in'
+  src.mkdir()
+  audio.write_wav(str(src / 'narrow.wav'), _speech(800), 4000)  # this vocoder's fmax is 8 kHz
+  with pytest.raises(audio.AudioError) as e:
+    vocode.vocode_files(_vocode_config(vocoder_run[0], src), str(tmp_path / 'w'))
+  assert str(e.value) == f'{src / "narrow.wav"}: recorded at 4000 Hz; needs at least 16000 Hz'
   assert not (tmp_path / 'w' / 'vocoded').exists()
 
 

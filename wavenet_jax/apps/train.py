@@ -69,7 +69,11 @@ def _format_eval(metrics):
   if 'accuracy' in metrics:
     return nsynth_classifier.format_table(metrics)
   per_class = ', '.join(f'{k} {v:.3f}' for k, v in metrics['bits_per_sample_per_class'].items())
-  return f"{metrics['split']}: {metrics['bits_per_sample']:.4f} bits/sample ({per_class})"
+  line = f"{metrics['split']}: {metrics['bits_per_sample']:.4f} bits/sample ({per_class})"
+  if 'vocode_clips' in metrics:
+    from wavenet_jax.apps import vocoder_scores
+    line += '\n' + vocoder_scores.format_scores(metrics)
+  return line
 
 
 def _write_eval(writer, step, metrics):
@@ -78,12 +82,17 @@ def _write_eval(writer, step, metrics):
     scalars['eval/bits_per_sample'] = metrics['bits_per_sample']
     scalars.update({f'eval/bits_per_sample/{k}': v for k, v in metrics['bits_per_sample_per_class'].items()})
   if 'accuracy' in metrics:
-    for key in ('accuracy', 'top5_accuracy', 'mean_per_class_accuracy', 'cross_entropy'):
-      scalars[f'eval/{key}'] = metrics[key]
+    for key in ('accuracy', 'top5_accuracy', 'mean_per_class_accuracy', 'cross_entropy', 'clip_accuracy',
+                'clip_top5_accuracy', 'baseline_accuracy', 'baseline_clip_accuracy'):
+      if key in metrics:
+        scalars[f'eval/{key}'] = metrics[key]
     scalars.update({f'eval/accuracy/{k}': v for k, v in metrics['per_class_accuracy'].items()})
     names = list(metrics['per_class_accuracy'])
     writer.write_images(step, {'eval/confusion': plots.confusion_image(
         metrics['confusion'], names, f"{metrics['split']} step {step}")[None]})
+    if 'clip_confusion' in metrics:
+      writer.write_images(step, {'eval/clip_confusion': plots.confusion_image(
+          metrics['clip_confusion'], names, f"{metrics['split']} clips, step {step}")[None]})
   writer.write_scalars(step, scalars)
 
 
@@ -238,7 +247,9 @@ def evaluate(config, workdir: str, split: str = '', step=None) -> dict:
   written to WORKDIR/eval_<split>.json.
 
   NLL in bits/sample (per class too) for WaveNets and autoencoders; for classifiers accuracy,
-  top-5, per-class accuracy and the confusion matrix (also drawn to WORKDIR/confusion_<split>.png).
+  top-5, per-class accuracy and the confusion matrix (also drawn to WORKDIR/confusion_<split>.png),
+  by crop and by whole clip (clip_confusion_<split>.png), beside the MFCC baseline's accuracy;
+  for vocoders also resynthesis scores beside Griffin-Lim's (apps/vocoder_scores.py).
   """
   run = open_run(config, workdir)
   split = split or config.data.eval_split
@@ -252,12 +263,19 @@ def evaluate(config, workdir: str, split: str = '', step=None) -> dict:
   state, meta = ckpt.restore(step, target=target)
   ckpt.close()
   eval_step = steps.make_eval_step(run.kind, run.model, config, len(run.class_names), run.mesh)
-  metrics = run.evaluate(eval_step, checkpointing.eval_params(state), split)
+  params = checkpointing.eval_params(state)
+  metrics = run.evaluate(eval_step, params, split)
+  if run.kind.supports('vocode') and config.eval.vocode_clips and jax.process_index() == 0:
+    from wavenet_jax.apps import vocoder_scores  # librosa, pesq and pystoi: only here
+    writer = metric_writers.create_default_writer(os.path.join(run.workdir, 'eval'))
+    metrics.update(vocoder_scores.score(run, jax.device_get(params), config, split, writer, meta['step']))
+    writer.close()
   metrics['step'] = meta['step']
   if jax.process_index() == 0:
     files.write_json(os.path.join(run.workdir, f'eval_{split}.json'), metrics)
-    if 'confusion' in metrics:
-      plots.save_image(os.path.join(run.workdir, f'confusion_{split}.png'), plots.confusion_image(
-          metrics['confusion'], run.class_names, f'{split} step {meta["step"]}'))
+    for key in ('confusion', 'clip_confusion'):
+      if key in metrics:
+        plots.save_image(os.path.join(run.workdir, f'{key}_{split}.png'), plots.confusion_image(
+            metrics[key], run.class_names, f'{split} {"clips, " if key != "confusion" else ""}step {meta["step"]}'))
   print(f'step {meta["step"]} {_format_eval(metrics)}', flush=True)
   return metrics

@@ -51,7 +51,8 @@ def read_frames(model: Vocoder, path):
   """A file -> its log-mel frames [F, M]: computed from audio, or a checked .npy."""
   m = model.features
   if not path.lower().endswith('.npy'):
-    wav = audio.load(path, model.sample_rate)
+    # Its log-mels reach fmax: a file sampled below twice that lacks the top bands.
+    wav = audio.load(path, model.sample_rate, min_rate=2 * m.fmax)
     wav = np.pad(wav, (0, -len(wav) % m.hop))
     return np.asarray(mel.log_mel(jnp.asarray(wav[None]), m, model.sample_rate))[0]
   try:
@@ -86,33 +87,45 @@ def vocode_files(config, workdir: str):
   items = files.find_files(os.path.expanduser(v.input), AUDIO_EXTENSIONS + ('.npy',), f'vocode.input={v.input}')
   items = sorted(((name, read_frames(model, path)) for path, name in items), key=lambda item: len(item[1]))
   out_dir = v.out_dir or os.path.join(workdir, 'vocoded')
+  if model.decoder.gc_cardinality:
+    gc_ids = jnp.full((len(items),), v.class_id, jnp.int32)
+  written = vocode_batches(model, params, items, gc_ids, out_dir, g, meta['model']['mu_law'], 'files')
+  print(f'wrote {len(written)} wav files (+ spectrogram PNGs) to {out_dir}', flush=True)
+  return written
+
+
+def vocode_batches(model: Vocoder, params, items, gc_ids, out_dir, g, mu_law, label):
+  """items [(name, log-mels [F, M])] -> out_dir/<name>.wav and .png each, `g.batch_size` files
+  at a time; gc_ids [N] (a multi-speaker vocoder's speakers) or None. Returns the wav paths."""
   written = []
   for b in range(0, len(items), g.batch_size):
     batch = items[b:b + g.batch_size]
-    if model.decoder.gc_cardinality:
-      gc_ids = jnp.full((len(batch),), v.class_id, jnp.int32)
-    written += _vocode_batch(model, params, batch, gc_ids, out_dir, g, meta['model']['mu_law'],
-                             f'files {b + 1}-{b + len(batch)}/{len(items)}')
-  print(f'wrote {len(written)} wav files (+ spectrogram PNGs) to {out_dir}', flush=True)
+    ids = None if gc_ids is None else gc_ids[b:b + len(batch)]
+    written += _vocode_batch(model, params, batch, ids, out_dir, g, mu_law,
+                             f'{label} {b + 1}-{b + len(batch)}/{len(items)}')
   return written
+
+
+def draw_chunks(model: Vocoder, params, frames, gc_ids, g, mu_law):
+  """Log-mels [B, F, M] -> the draws of F·hop samples each, `g.chunk_size` at a time."""
+  keys = jnp.stack([jax.random.key(g.seed)] * len(frames))
+  lc = Conditioning(model, params, frames)
+  return generate.generate_chunks(model.decoder, {'params': params['params']['decoder']}, keys, lc.shape[1],
+                                  g.chunk_size, gc_ids, g.temperature, mu_law,
+                                  generate.silence(model.decoder, len(frames), mu_law), g.top_k, g.top_p, lc=lc)
 
 
 def _vocode_batch(model: Vocoder, params, batch, gc_ids, out_dir, g, mu_law, label):
   frames = max(len(f) for _, f in batch)
   padded = np.stack([np.pad(f, ((0, frames - len(f)), (0, 0))) for _, f in batch])  # silence past a file's end
   lengths = [len(f) * model.hop for _, f in batch]
-  keys = jnp.stack([jax.random.key(g.seed)] * len(batch))
-  decoder_params = {'params': params['params']['decoder']}
-  lc = Conditioning(model, params, padded)
   paths = [os.path.join(out_dir, name + '.wav') for name, _ in batch]
   for path in paths:
     os.makedirs(os.path.dirname(path), exist_ok=True)
   with audio.wav_writers(paths, model.sample_rate) as wavs:
-    chunks = generate.generate_chunks(model.decoder, decoder_params, keys, lc.shape[1], g.chunk_size, gc_ids,
-                                      g.temperature, mu_law, generate.silence(model.decoder, len(batch), mu_law),
-                                      g.top_k, g.top_p, lc=lc)
-    generate_files.write_chunks(wavs, chunks, lambda c: generate.to_audio(model.decoder, c, mu_law),
-                                lengths, lc.shape[1], label)
+    generate_files.write_chunks(wavs, draw_chunks(model, params, padded, gc_ids, g, mu_law),
+                                lambda c: generate.to_audio(model.decoder, c, mu_law),
+                                lengths, padded.shape[1] * model.hop, label)
   for path, (name, f) in zip(paths, batch):
     _save_pair(path[:-4] + '.png', f, audio.load(path, model.sample_rate), model, name)
   return paths

@@ -5,6 +5,9 @@ and the model kind's own.
 """
 import os
 
+# data.corpus values that data/ synthesises, so data.source may be empty.
+SYNTHESISED = ('demo', 'espeak')
+
 
 class ConfigError(ValueError):
   """A config value or path that cannot work; the message names the key or path."""
@@ -44,7 +47,7 @@ def check_config(config) -> None:
   if t.class_dropout > 0 and not m.gc_null_class:
     raise ConfigError(f'train.class_dropout={t.class_dropout}: set model.gc_null_class=True to give '
                       f'dropped classes their own embedding row')
-  if d.corpus != 'demo' and not d.source:
+  if d.corpus not in SYNTHESISED and not d.source:
     raise ConfigError(f'data.source is empty: set --config.data.source to the raw {d.corpus} tree or '
                       f'to a directory made by `python data/prepare.py {d.corpus} --src=RAW --out=DIR`')
   if not positive_int(d.sample_size):

@@ -103,8 +103,9 @@ def trim_silence(audio, threshold, frame_length=2048, hop_length=512):
   return audio[start:end]
 
 
-def load(path, sample_rate):
-  """Any file soundfile or librosa decode -> mono float32 [T] at `sample_rate`."""
+def load(path, sample_rate, min_rate=0):
+  """Any file soundfile or librosa decode -> mono float32 [T] at `sample_rate`; a file
+  recorded below `min_rate` Hz (too little bandwidth for what reads it) is an AudioError."""
   import librosa
   import soundfile
 
@@ -132,6 +133,8 @@ def load(path, sample_rate):
     raise AudioError(f'{path}: no samples')
   if not np.all(np.isfinite(audio)):
     raise AudioError(f'{path}: non-finite samples')
+  if rate < min_rate:
+    raise AudioError(f'{path}: recorded at {rate} Hz; needs at least {min_rate:g} Hz')
   if rate != sample_rate:
     audio = librosa.resample(audio, orig_sr=rate, target_sr=sample_rate, res_type='soxr_hq')
   return audio.astype(np.float32)

@@ -182,3 +182,23 @@ def eval_batches(sources, *, which, seed, receptive_field, sample_size, batch_si
   for b in range(num_batches):
     chunk = examples[b * batch_size:(b + 1) * batch_size]
     yield {k: np.stack([e[k] for e in chunk]) for k in blank}
+
+
+def clips(sources, *, which, count, silence_threshold):
+  """The first `count` (-1: every) examples of the `which` split whole, trimmed as crops
+  are: [(run label, float32 audio [T])]. What a vocoder's evaluation resynthesises and a
+  classifier's is scored on clip by clip."""
+  keep_tf_off_accelerators()
+  columns, read = _labelled_records(sources, sources.host_reads(which))
+  deserialize = sources.deserialize()
+
+  def whole(label, record):
+    audio = tf.cast(deserialize(record)['audio'], tf.float32) / 32768.0  # [T]
+    if silence_threshold > 0:
+      start, end = trim_bounds_tf(audio, silence_threshold)
+      audio = audio[start:end]
+    return label, audio
+
+  ds = tf.data.Dataset.from_tensor_slices(tuple(columns)).flat_map(read)
+  ds = ds.filter(lambda label, record: label >= 0).take(count).map(whole)
+  return list(ds.as_numpy_iterator())

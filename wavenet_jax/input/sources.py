@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from wavenet_jax.common.config_checks import ConfigError
+from wavenet_jax.common.config_checks import SYNTHESISED, ConfigError
 
 MIX_KEYS = ('source', 'corpus', 'options', 'include', 'exclude', 'rename', 'train_split',
             'eval_split')
@@ -94,6 +94,20 @@ class Sources:
       lo, hi = (total * process_index) // process_count, (total * (process_index + 1)) // process_count
       reads += [dataclasses.replace(r, part=i) for r in _slice(instructions, lo, hi)]
     return reads
+
+  def class_counts(self, which):
+    """{run class name: examples} of the `which` split over all parts, from the build reports;
+    None when a part has none (a slice like train[:50%], a dataset made elsewhere)."""
+    total = {}
+    for part in self.parts:
+      counts = _report_counts(part, which)
+      if counts is None:
+        return None
+      for name, n in counts.items():
+        run_id = part.table[part.class_names.index(name)]
+        if run_id >= 0:
+          total[self.class_names[run_id]] = total.get(self.class_names[run_id], 0) + n
+    return total
 
   def host_num_examples(self, which, process_index=0, process_count=1) -> int:
     """Records this host keeps per epoch (left-out classes excluded)."""
@@ -210,7 +224,7 @@ def _entries(d):
     unknown = sorted(set(entry) - set(MIX_KEYS))
     if unknown:
       raise ConfigError(f'{key}: unknown key {unknown[0]!r} (known: {", ".join(MIX_KEYS)})')
-    if not entry.get('source') and entry.get('corpus') != 'demo':  # the demo is synthesised
+    if not entry.get('source') and entry.get('corpus') not in SYNTHESISED:
       raise ConfigError(f'{key}.source: required (a prepared dataset or a raw tree)')
     entry.setdefault('corpus', 'folder')
     entry.setdefault('train_split', d.train_split)

@@ -18,7 +18,8 @@ from wavenet_jax.models import classifier
 from wavenet_jax.models.classifier import AutoencoderClassifier
 
 METRICS = ('accuracy', 'top5_accuracy', 'mean_per_class_accuracy', 'cross_entropy', 'examples',
-           'per_class_accuracy/')
+           'per_class_accuracy/', 'clip_accuracy', 'clip_top5_accuracy', 'clips', 'per_class_clip_accuracy/',
+           'baseline_accuracy', 'baseline_clip_accuracy')  # the last two with eval.baseline
 
 
 def cross_entropy(logits, labels, weights):
@@ -114,12 +115,22 @@ def format_table(metrics) -> str:
            f"top-5 {metrics['top5_accuracy']:.4f}  mean per-class {metrics['mean_per_class_accuracy']:.4f}  "
            f"cross entropy {metrics['cross_entropy']:.4f}"
            + (f"  reconstruction {metrics['bits_per_sample']:.4f} bits/sample" if 'bits_per_sample' in metrics else '')]
+  if 'clip_accuracy' in metrics:
+    lines.append(f"  by clip: {metrics['clips']} clips  accuracy {metrics['clip_accuracy']:.4f}  "
+                 f"top-5 {metrics['clip_top5_accuracy']:.4f}")
+  if 'baseline_accuracy' in metrics:
+    lines.append(f"  baseline (MFCC statistics + logistic regression): accuracy {metrics['baseline_accuracy']:.4f}"
+                 f"  by clip {metrics['baseline_clip_accuracy']:.4f}")
   names = list(metrics['per_class_accuracy'])
   width = max([len(n) for n in names] + [5])
   counts = [sum(row) for row in metrics['confusion']]
-  lines.append(f"  {'class'.ljust(width)}  crops  accuracy")
-  for name, n in zip(names, counts):
-    lines.append(f"  {name.ljust(width)}  {n:5d}  {metrics['per_class_accuracy'][name]:.4f}")
+  by_clip = metrics.get('per_class_clip_accuracy')
+  lines.append(f"  {'class'.ljust(width)}  crops  accuracy" + ('  clips  clip accuracy' if by_clip else ''))
+  for i, (name, n) in enumerate(zip(names, counts)):
+    line = f"  {name.ljust(width)}  {n:5d}  {metrics['per_class_accuracy'][name]:.4f}"
+    if by_clip:
+      line += f"    {sum(metrics['clip_confusion'][i]):5d}  {by_clip[name]:.4f}"
+    lines.append(line)
   return '\n'.join(lines)
 
 
@@ -169,7 +180,8 @@ _COMMON = dict(
     objective=lambda model, config, params, batch, gc_ids=None: losses(
         model, params, batch, config.train.classification_weight),
     eval_sums=lambda model, config, params, batch, num_classes: eval_sums(model, params, batch, num_classes),
-    summarize=summarize, headline='accuracy', describe=_describe, check=check)
+    summarize=summarize, headline='accuracy', describe=_describe, check=check,
+    clip_logits=lambda model, params, audio, mask: _forward(model, params, {'audio': audio, 'mask': mask})[0])
 
 KINDS = (
     Kind(name='nsynth_classifier',

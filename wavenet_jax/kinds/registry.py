@@ -8,7 +8,7 @@ code compares kind names. A new kind is one module that builds a `Kind` and one 
 """
 import dataclasses
 import importlib
-from typing import Callable, Dict, FrozenSet, Tuple
+from typing import Callable, Dict, FrozenSet, Optional, Tuple
 
 from wavenet_jax.common.config_checks import ConfigError
 
@@ -43,6 +43,9 @@ class Kind:
   class_conditioned: bool = False  # the class is an input (gc embedding), not a target
   context_after: Callable = lambda model: 0  # model -> samples a crop carries past its predicted ones
   align: Callable = lambda model: 1  # model -> crops' predicted samples start at a multiple of it
+  # A classifier's (model, params, audio [B, S], mask [B, S]) -> class logits [B, K]: evaluation
+  # then also scores whole clips and the MFCC baseline (training/clip_scores.py, baseline.py).
+  clip_logits: Optional[Callable] = None
 
   def supports(self, mode: str) -> bool:
     return mode in self.modes

@@ -1,0 +1,110 @@
+"""Vocoder speed and quality: real-time factors of r9y9's size, and a trained vocoder vs Griffin-Lim.
+
+    python -m benchmarks.vocoder rtf [--seconds 0.25] [--json PATH]
+    python -m benchmarks.vocoder scores --workdir runs/demo_vocoder --speech DIR [--json PATH]
+
+rtf: configs/ljspeech_vocoder.py's model (24 layers, 128/256/128, r9y9's upsampler) with
+random weights, for each head (mixture of 10 logistics, Gaussian, 256-way categorical),
+vocoding 1 and 8 files of `--seconds` of random log-mels at once, as --mode=vocode draws
+them (apps/vocode.draw_chunks: the conditioning a chunk at a time, one lax.scan per
+chunk). The value is seconds of audio made per second of wall time (1 = real time), timed
+after a first, compiling run.
+
+scores: a trained vocoder's checkpoint resynthesises every recording under --speech
+(audio -> log-mels -> audio, at generate.temperature of the checkpoint's config or
+--temperature), Griffin-Lim inverts the same log-mels, and both are scored against the
+recording (training/speech_scores.py). Goal: the vocoder above Griffin-Lim on PESQ and STOI
+on speech it did not train on; LSD and MCD are reported too (Griffin-Lim optimises the
+magnitudes they measure). docs/performance.md says which recordings were used.
+"""
+import argparse
+import os
+import tempfile
+import time
+
+import jax
+import ml_collections
+import numpy as np
+
+from benchmarks import table
+from configs import ljspeech_vocoder
+from wavenet_jax.apps import vocode
+from wavenet_jax.checkpoints import trained
+from wavenet_jax.training import speech_scores
+from wavenet_jax.input import audio
+from wavenet_jax.kinds import registry, vocoder as vocoder_kind
+
+HEADS = ('', 'gaussian', 'categorical')  # configs/ljspeech_vocoder.py's variants
+
+
+def real_time_factor(head, files, seconds):
+  c = ljspeech_vocoder.get_config(head or None)
+  kind = registry.of(c.model)
+  model = kind.build(c, kind.num_classes(c, 1))  # one speaker: no speaker embedding
+  params = jax.jit(model.init)(jax.random.key(0), *vocoder_kind.init_inputs(model, c.model))
+  num_frames = int(seconds * c.data.sample_rate) // model.hop
+  frames = np.random.default_rng(0).uniform(0.2, 0.8, (files, num_frames, model.features.num_mels))
+  g = ml_collections.ConfigDict(dict(seed=0, temperature=1.0, top_k=0, top_p=1.0, chunk_size=num_frames * model.hop))
+
+  def run():
+    for chunk in vocode.draw_chunks(model, params, frames.astype(np.float32), None, g, c.model.mu_law):
+      jax.block_until_ready(chunk)
+
+  run()  # compiles
+  start = time.perf_counter()
+  run()
+  return files * num_frames * model.hop / c.data.sample_rate / (time.perf_counter() - start)
+
+
+def rtf_table(seconds, json_path):
+  figures = {}
+  for head in HEADS:
+    for files in (1, 8):
+      figures[f'rtf_{head or "mol"}_{files}_files'] = round(real_time_factor(head, files, seconds), 4)
+  table.report(figures, 'configs/ljspeech_vocoder.py, random weights', {}, json_path)
+
+
+def scores_table(workdir, speech, temperature, json_path):
+  model, params, meta = trained.load_vocoder(workdir)
+  rate, m = model.sample_rate, model.features
+  g = ml_collections.ConfigDict(dict(seed=0, temperature=temperature, top_k=0, top_p=1.0,
+                                     chunk_size=rate, batch_size=8))
+  paths = sorted(os.path.join(d, f) for d, _, names in os.walk(speech) for f in names
+                 if f.lower().endswith(('.wav', '.flac')))
+  rows, baseline = [], []
+  with tempfile.TemporaryDirectory() as out:
+    items = [(f'{i:03d}', vocode.read_frames(model, p)) for i, p in enumerate(paths)]
+    gc_ids = np.zeros(len(items), np.int32) if model.decoder.gc_cardinality else None
+    written = vocode.vocode_batches(model, params, items, gc_ids, out, g, meta['model']['mu_law'], 'recordings')
+    for path, (_, frames), vocoded in zip(paths, items, written):
+      x = audio.load(path, rate, min_rate=2 * m.fmax)
+      x = np.pad(x, (0, -len(x) % m.hop))
+      rows.append(speech_scores.scores(x, audio.load(vocoded, rate), m, rate))
+      baseline.append(speech_scores.scores(x, speech_scores.griffin_lim(frames, m, rate, len(x)), m, rate))
+  ours, gl = speech_scores.mean_scores(rows), speech_scores.mean_scores(baseline)
+  figures = {'recordings': len(paths), 'seconds': round(sum(len(audio.load(p, rate)) for p in paths) / rate, 2)}
+  for key in speech_scores.KEYS:
+    figures[f'vocoder_{key}'] = None if ours[key] is None else round(ours[key], 3)
+    figures[f'griffin_lim_{key}'] = None if gl[key] is None else round(gl[key], 3)
+  goals = {'vocoder_pesq': f'> griffin_lim_pesq ({figures["griffin_lim_pesq"]})',
+           'vocoder_stoi': f'> griffin_lim_stoi ({figures["griffin_lim_stoi"]})'}
+  table.report(figures, f'{workdir} step {meta["step"]}, temperature {temperature}', goals, json_path)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('what', choices=('rtf', 'scores'))
+  parser.add_argument('--seconds', type=float, default=0.25, help='rtf: audio per file')
+  parser.add_argument('--workdir', help='scores: a trained vocoder')
+  parser.add_argument('--speech', help='scores: a folder of recordings (.wav, .flac)')
+  parser.add_argument('--temperature', type=float, default=1.0)
+  parser.add_argument('--json')
+  args = parser.parse_args()
+  if args.what == 'rtf':
+    rtf_table(args.seconds, args.json)
+  else:
+    scores_table(args.workdir, args.speech, args.temperature, args.json)
+
+
+if __name__ == '__main__':
+  main()
