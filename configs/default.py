@@ -117,6 +117,7 @@ def _base():
   c.train.adam_epsilon = 1e-4  # ibab's, not optax's 1e-8.
   c.train.l2_regularization_strength = 0.0  # ibab: 0.5·strength·|w|² over non-bias weights.
   c.train.grad_clip_norm = 0.0  # Global-norm clipping; 0 = off.
+  c.train.compute_dtype = 'float32'  # float32 | bfloat16: the train step's matmuls and activations (params stay f32).
   c.train.class_dropout = 0.0  # Share of examples trained under the null class (needs model.gc_null_class).
   c.train.ema_decay = 0.0  # EMA of the weights, used for eval when > 0 (NSynth: 0.9999).
   c.train.log_every_steps = 50

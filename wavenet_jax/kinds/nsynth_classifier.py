@@ -37,8 +37,8 @@ def _forward(model, params, batch):
   """-> (class logits [B, K], reconstruction nll [B, T] in nats or None without a decoder)."""
   if isinstance(model, AutoencoderClassifier):
     outputs, targets, _, class_logits = model.apply(params, batch['audio'], batch['mask'])
-    return class_logits, wavenet.target_nll(model.decoder, outputs, targets)
-  return model.apply(params, batch['audio'], batch['mask']), None
+    return class_logits.astype(jnp.float32), wavenet.target_nll(model.decoder, outputs, targets)
+  return model.apply(params, batch['audio'], batch['mask']).astype(jnp.float32), None
 
 
 def losses(model, params, batch, classification_weight=1.0):

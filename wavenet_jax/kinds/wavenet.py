@@ -66,7 +66,9 @@ def nll_per_target(model, model_config, params, batch, gc_ids=None):
 
 
 def target_nll(model, out, targets):
-  """Decoder outputs [..., C] and targets [...] (classes or 16-bit levels) -> nll [...] in nats."""
+  """Decoder outputs [..., C] and targets [...] (classes or 16-bit levels) -> nll [...] in nats,
+  computed in float32 whatever the outputs' dtype (a bfloat16 train step's)."""
+  out = out.astype(jnp.float32)
   if heads.continuous(model.output):
     return -heads.log_prob(model.output, out, targets, model.log_scale_min)
   return optax.softmax_cross_entropy_with_integer_labels(out, targets)

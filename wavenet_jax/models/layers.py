@@ -23,9 +23,10 @@ def affine(x, w, b=None):
   JAX's own transpose rule writes dw as a dot followed by a transpose, which XLA:CPU
   materialises as a transposed copy of the [N, F] cotangent per layer; contracting the
   rows of both 2-D operands needs no copy (docs/performance.md#hand-written-matmul-gradients).
-  Same maths as `x @ w + b`.
+  Same maths as `x @ w + b`, in w's dtype: a bfloat16 train step (training/steps.py casts the
+  weights) multiplies in bfloat16, accumulating in float32.
   """
-  return _affine(x, w, b)
+  return _affine(x.astype(w.dtype), w, b)
 
 
 def _rows(a):  # [..., C] -> [N, C]
@@ -34,7 +35,7 @@ def _rows(a):  # [..., C] -> [N, C]
 
 @jax.custom_vjp
 def _affine(x, w, b):  # b: [F] or None (a pytree without leaves)
-  y = x @ w
+  y = jnp.matmul(x, w, preferred_element_type=jnp.float32).astype(w.dtype)
   return y if b is None else y + b
 
 
@@ -45,9 +46,11 @@ def _affine_fwd(x, w, b):
 def _affine_bwd(residuals, g):
   x, w, b = residuals
   g2 = _rows(g)
-  dw = jax.lax.dot_general(_rows(x), g2, (((0,), (0,)), ((), ())))  # contracting the rows of both
-  db = None if b is None else g2.sum(axis=0).astype(b.dtype)
-  return g @ w.T, dw.astype(w.dtype), db
+  dw = jax.lax.dot_general(_rows(x), g2, (((0,), (0,)), ((), ())),  # contracting the rows of both
+                           preferred_element_type=jnp.float32)
+  db = None if b is None else g2.astype(jnp.float32).sum(axis=0).astype(b.dtype)
+  dx = jnp.matmul(g, w.T, preferred_element_type=jnp.float32).astype(x.dtype)
+  return dx, dw.astype(w.dtype), db
 
 
 _affine.defvjp(_affine_fwd, _affine_bwd)

@@ -39,7 +39,7 @@ class Conv(nn.Module):
   def __call__(self, x):  # [B, T, C_in] -> [B, T, C_out]
     kernel = self.param('kernel', layers.glorot, (self.filter_width, self.in_features, self.features))
     bias = self.param('bias', layers.zeros, (self.features,))
-    y = jax.lax.conv_general_dilated(x, kernel, window_strides=(1,), padding='SAME',
+    y = jax.lax.conv_general_dilated(x.astype(kernel.dtype), kernel, window_strides=(1,), padding='SAME',
                                      rhs_dilation=(self.dilation,),
                                      dimension_numbers=('NWC', 'WIO', 'NWC'))
     return y + bias

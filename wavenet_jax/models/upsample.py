@@ -51,7 +51,8 @@ class Upsampler(nn.Module):
     if self.lookahead:
       k = 2 * self.lookahead + 1
       kernel = self.param('conv_in', nn.initializers.lecun_normal(), (k, self.num_mels, self.num_mels))
-      x = jax.lax.conv_general_dilated(x, kernel, (1,), 'VALID', dimension_numbers=('NWC', 'WIO', 'NWC'))
+      x = jax.lax.conv_general_dilated(x.astype(kernel.dtype), kernel, (1,), 'VALID',
+                                       dimension_numbers=('NWC', 'WIO', 'NWC'))
     if self.mode == 'repeat':
       return jnp.repeat(x, self.hop, axis=1)
     for i, s in enumerate(self.scales):
@@ -60,7 +61,7 @@ class Upsampler(nn.Module):
         shape = (2 * s + 1, self.freq_kernel, 1, 1)
         kernel = self.param(f'stage_{i}', nn.initializers.constant(1.0 / np.prod(shape[:2])), shape)
         x = jax.lax.conv_general_dilated(  # over (time, mel) as an image of one channel
-            x[..., None], kernel, (1, 1), ((s, s), ((self.freq_kernel - 1) // 2,) * 2),
+            x[..., None].astype(kernel.dtype), kernel, (1, 1), ((s, s), ((self.freq_kernel - 1) // 2,) * 2),
             dimension_numbers=('NHWC', 'HWIO', 'NHWC'))[..., 0]
       else:  # transposed: kernel 2s, stride s, one tap per time offset shared over the mels
         taps = self.param(f'stage_{i}', _bilinear(s), (2 * s,))

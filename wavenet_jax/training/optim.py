@@ -35,6 +35,8 @@ def check(t) -> None:
   """config.train's optimizer and schedule: one line naming a bad key."""
   if t.optimizer not in _OPTIMIZERS:
     raise ConfigError(f'train.optimizer={t.optimizer!r}: must be {_one_of(_OPTIMIZERS)}')
+  if t.compute_dtype not in ('float32', 'bfloat16'):
+    raise ConfigError(f"train.compute_dtype={t.compute_dtype!r}: must be 'float32' or 'bfloat16'")
   if t.lr_schedule not in _SCHEDULES:
     raise ConfigError(f'train.lr_schedule={t.lr_schedule!r}: must be {_one_of(_SCHEDULES)}')
   if t.lr_schedule == 'piecewise' and (len(t.lr_values) != len(t.lr_boundaries) + 1

@@ -33,11 +33,26 @@ def drop_classes(key, labels, rate, null_id):
   return jnp.where(jax.random.bernoulli(key, rate, labels.shape), null_id, labels)
 
 
+COMPUTE_DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
+
+
+def compute_params(params, dtype):
+  """The weights the forward pass multiplies with: float leaves cast to `dtype`. The float32
+  params stay the master copy the optimizer updates; gradients flow back through the cast."""
+  if dtype == jnp.float32:
+    return params
+  return jax.tree_util.tree_map(lambda p: p.astype(dtype) if jnp.issubdtype(p.dtype, jnp.floating) else p, params)
+
+
 def make_train_step(kind, model, config, tx, schedule, mesh):
+  """train.compute_dtype 'bfloat16': matmuls, convs and activations in bfloat16 (accumulating in
+  float32); params, optimizer state, loss, softmax and the penalty stay float32. Evaluation and
+  generation always run float32."""
   t = config.train
+  dtype = COMPUTE_DTYPES[t.compute_dtype]
 
   def loss_fn(params, batch, gc_ids):
-    loss, metrics = kind.objective(model, config, params, batch, gc_ids)
+    loss, metrics = kind.objective(model, config, compute_params(params, dtype), batch, gc_ids)
     return loss + optim.l2_penalty(params, t.l2_regularization_strength), metrics
 
   def train_step(state, batch):
