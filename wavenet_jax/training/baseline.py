@@ -77,7 +77,7 @@ def evaluate(train_clips, eval_crops, eval_clips, size, rate, num_classes):
 
 def _eval_crops(run, split):
   crops = []
-  for batch in run.eval_batches(split):
+  for batch in run.eval_batches(split, whole=True):
     for audio, mask, label in zip(batch['audio'], batch['mask'], batch['label']):
       if mask.max() > 0:  # not a padding example
         crops.append((int(label), audio[mask > 0]))
@@ -89,7 +89,7 @@ def score(run, split):
   c = run.config
   key = json.dumps([VERSION, run.sources.data_dirs, run.class_names, c.data.train_split, split,
                     c.data.sample_size, c.data.silence_threshold, c.eval.seed, c.eval.crops_per_example,
-                    c.data.sample_rate], default=str)
+                    c.data.sample_rate, c.data.augment.to_dict()], default=str, sort_keys=True)
   path = os.path.join(os.path.expanduser(c.data.cache_dir),
                       'baseline-' + hashlib.sha1(key.encode()).hexdigest()[:16] + '.json')
   if os.path.isfile(path):

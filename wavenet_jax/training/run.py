@@ -91,16 +91,18 @@ class Run:
             'null_class_id': self.gc_cardinality - 1 if self.config.model.gc_null_class else None,
             'data_dirs': self.sources.data_dirs}
 
-  def eval_batches(self, split):
-    """Batches of `split`; the configured train/eval split names mean each part's own."""
+  def eval_batches(self, split, whole=False):
+    """This host's batches of `split` (whole: every host's, here); the configured train/eval
+    split names mean each part's own."""
     c = self.config
     which = {c.data.eval_split: 'eval', c.data.train_split: 'train'}.get(split, split)
+    hosts = 1 if whole else jax.process_count()
     return pipeline.eval_batches(
         self.sources, which=which, seed=c.eval.seed, receptive_field=self.receptive_field,
-        sample_size=c.data.sample_size, batch_size=c.eval.batch_size // jax.process_count(),
+        sample_size=c.data.sample_size, batch_size=c.eval.batch_size // hosts,
         silence_threshold=c.data.silence_threshold, crops_per_example=c.eval.crops_per_example,
-        augment=augmentation(c.data.augment, split), process_index=jax.process_index(),
-        process_count=jax.process_count(), **self.crop_layout)
+        augment=augmentation(c.data.augment, split), process_index=0 if whole else jax.process_index(),
+        process_count=hosts, **self.crop_layout)
 
   def evaluate(self, eval_step, params, split):
     """The kind's eval metrics of `split` (bits/sample per class; a classifier's accuracy...)."""
