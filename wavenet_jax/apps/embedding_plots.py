@@ -111,8 +111,7 @@ def split_crops(run, split, max_examples, batch_size):
 
   from wavenet_jax.input import pipeline
   c = run.config
-  which = {c.data.eval_split: 'eval', c.data.train_split: 'train'}.get(split, split)
-  columns, read = pipeline._labelled_records(run.sources, run.sources.host_reads(which))
+  columns, read = pipeline._labelled_records(run.sources, run.sources.host_reads(run.which(split)))
   ds = tf.data.Dataset.from_tensor_slices(tuple(columns)).flat_map(read)
   ds = ds.filter(lambda label, record: label >= 0).take(max_examples).enumerate()
   ds = ds.map(pipeline._crop_fn(seed=c.eval.seed, receptive_field=0, crop_length=c.data.sample_size,

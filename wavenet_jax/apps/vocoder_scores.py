@@ -24,10 +24,9 @@ MAX_TENSORBOARD_CLIPS = 3
 def clips_of(run, config, split):
   """[(label, audio [T] float32, T a multiple of the hop)] to resynthesise."""
   e, hop = config.eval, run.model.hop
-  which = {config.data.eval_split: 'eval', config.data.train_split: 'train'}.get(split, split)
   limit = int(e.vocode_seconds * config.data.sample_rate) // hop * hop
   out = []
-  for label, x in pipeline.clips(run.sources, which=which, count=e.vocode_clips,
+  for label, x in pipeline.clips(run.sources, which=run.which(split), count=e.vocode_clips,
                                  silence_threshold=config.data.silence_threshold):
     x = x[:min(limit, len(x) // hop * hop)]
     if len(x):

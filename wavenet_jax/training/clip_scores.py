@@ -48,9 +48,8 @@ def summarize(logits, labels, class_names):
 
 def split_clips(run, split):
   """[(label, audio [T])] of every clip of `split`, trimmed as crops are."""
-  c = run.config
-  which = {c.data.eval_split: 'eval', c.data.train_split: 'train'}.get(split, split)
-  return pipeline.clips(run.sources, which=which, count=-1, silence_threshold=c.data.silence_threshold)
+  return pipeline.clips(run.sources, which=run.which(split), count=-1,
+                        silence_threshold=run.config.data.silence_threshold)
 
 
 def score(run, params, split):

@@ -91,11 +91,16 @@ class Run:
             'null_class_id': self.gc_cardinality - 1 if self.config.model.gc_null_class else None,
             'data_dirs': self.sources.data_dirs}
 
+  def which(self, split):
+    """A split name as the pipeline reads it: the configured train/eval split names mean each
+    part's own ('train', 'eval'); any other name is itself."""
+    d = self.config.data
+    return {d.eval_split: 'eval', d.train_split: 'train'}.get(split, split)
+
   def eval_batches(self, split, whole=False):
-    """This host's batches of `split` (whole: every host's, here); the configured train/eval
-    split names mean each part's own."""
+    """This host's batches of `split` (whole: every host's, here)."""
     c = self.config
-    which = {c.data.eval_split: 'eval', c.data.train_split: 'train'}.get(split, split)
+    which = self.which(split)
     hosts = 1 if whole else jax.process_count()
     return pipeline.eval_batches(
         self.sources, which=which, seed=c.eval.seed, receptive_field=self.receptive_field,
