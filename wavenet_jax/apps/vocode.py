@@ -26,6 +26,17 @@ from wavenet_jax.models import heads
 from wavenet_jax.models.vocoder import Vocoder
 
 
+# One compiled program per vocoder and slice shape, shared by every batch of files.
+_condition = jax.jit(lambda model, params, frames: model.apply(params, frames, method=Vocoder.condition),
+                     static_argnames=('model',))
+
+
+def audio_frames(model: Vocoder, wav):
+  """Audio [T] at the model's rate -> its log-mels [ceil(T / hop), M] (zeros pad the last hop)."""
+  wav = np.pad(np.asarray(wav, np.float32), (0, -len(wav) % model.hop))
+  return np.asarray(mel.log_mel(jnp.asarray(wav[None]), model.features, model.sample_rate))[0]
+
+
 class Conditioning:
   """A vocoder's upsampled conditioning of frames [B, F, M] read as lc [B, F·hop, M], one
   slice at a time: each slice is computed from its frames and `margin` frames each side
@@ -35,7 +46,6 @@ class Conditioning:
     self.model, self.params = model, params
     self.frames = np.pad(np.asarray(frames, np.float32), ((0, 0), (model.margin,) * 2, (0, 0)))
     self.shape = (frames.shape[0], frames.shape[1] * model.hop, frames.shape[2])
-    self._condition = jax.jit(lambda p, f: model.apply(p, f, method=Vocoder.condition))
 
   def __getitem__(self, index):
     rows, samples = index
@@ -43,7 +53,7 @@ class Conditioning:
     a, b, _ = samples.indices(self.shape[1])
     hop = self.model.hop
     f0, f1 = a // hop, -(-b // hop)
-    lc = self._condition(self.params, self.frames[:, f0:f1 + 2 * self.model.margin])  # [B, (f1-f0)·hop, M]
+    lc = _condition(self.model, self.params, self.frames[:, f0:f1 + 2 * self.model.margin])  # [B, (f1-f0)·hop, M]
     return lc[:, a - f0 * hop:b - f0 * hop]
 
 
@@ -52,9 +62,7 @@ def read_frames(model: Vocoder, path):
   m = model.features
   if not path.lower().endswith('.npy'):
     # Its log-mels reach fmax: a file sampled below twice that lacks the top bands.
-    wav = audio.load(path, model.sample_rate, min_rate=2 * m.fmax)
-    wav = np.pad(wav, (0, -len(wav) % m.hop))
-    return np.asarray(mel.log_mel(jnp.asarray(wav[None]), m, model.sample_rate))[0]
+    return audio_frames(model, audio.load(path, model.sample_rate, min_rate=2 * m.fmax))
   try:
     frames = np.load(path, allow_pickle=False)
   except Exception as e:
@@ -133,8 +141,7 @@ def _vocode_batch(model: Vocoder, params, batch, gc_ids, out_dir, g, mu_law, lab
 
 def _save_pair(path, frames, wav, model: Vocoder, name):
   """The input's log-mels above the output's, on one scale."""
-  out = np.asarray(mel.log_mel(jnp.asarray(np.pad(wav, (0, -len(wav) % model.hop))[None]),
-                               model.features, model.sample_rate))[0]
+  out = audio_frames(model, wav)
   fig, axes = plots.figure((8, 5), nrows=2)
   for ax, (title, image) in zip(axes, [(f'{name}: input', frames), ('vocoded', out)]):
     ax.imshow(image.T, origin='lower', aspect='auto', vmin=0, vmax=1, cmap='magma')

@@ -11,12 +11,11 @@ WORKDIR/eval_<split>_audio/ as wavs (+ the vocoded PNG pairs) and to TensorBoard
 import os
 
 import jax.numpy as jnp
-import numpy as np
 
 from wavenet_jax.apps import vocode
 from wavenet_jax.common import plots
 from wavenet_jax.training import speech_scores
-from wavenet_jax.input import audio, mel, pipeline
+from wavenet_jax.input import audio, pipeline
 
 MAX_TENSORBOARD_CLIPS = 3
 
@@ -41,7 +40,7 @@ def score(run, params, config, split, writer=None, step=0):
   if not clips:
     return {}
   out_dir = os.path.join(run.workdir, f'eval_{split}_audio')
-  frames = [np.asarray(mel.log_mel(jnp.asarray(x[None]), model.features, rate))[0] for _, x in clips]
+  frames = [vocode.audio_frames(model, x) for _, x in clips]
   batch = [(f'{i:02d}_vocoded', f) for i, f in enumerate(frames)]
   gc_ids = jnp.asarray([label for label, _ in clips], jnp.int32) if model.decoder.gc_cardinality else None
   paths = vocode.vocode_batches(model, params, batch, gc_ids, out_dir, config.generate,

@@ -62,6 +62,15 @@ def trim_bounds_tf(audio, threshold, frame_length=2048, hop_length=512):
   return start, end
 
 
+def _trimmed(samples, silence_threshold):
+  """A record's int16 samples -> float32 [T] in [-1, 1), leading and trailing silence cut."""
+  audio = tf.cast(samples, tf.float32) / 32768.0
+  if silence_threshold > 0:
+    start, end = trim_bounds_tf(audio, silence_threshold)
+    audio = audio[start:end]
+  return audio
+
+
 def _crop_fn(*, seed, receptive_field, crop_length, silence_threshold, deserialize, augment,
              context_after=0, align=1):
   """(index, (label, record)) -> {'audio': [C] f32, 'mask': [C] f32, 'label': int32}.
@@ -73,11 +82,7 @@ def _crop_fn(*, seed, receptive_field, crop_length, silence_threshold, deseriali
 
   def crop(index, labelled):
     label, record = labelled
-    example = deserialize(record)
-    audio = tf.cast(example['audio'], tf.float32) / 32768.0  # [T]
-    if silence_threshold > 0:
-      start, end = trim_bounds_tf(audio, silence_threshold)
-      audio = audio[start:end]
+    audio = _trimmed(deserialize(record)['audio'], silence_threshold)  # [T]
     # ibab pads every clip with a receptive field of silence, so the first samples are
     # learnt too and any clip of >= 1 sample yields targets.
     real = tf.concat([tf.ones([receptive_field + tf.shape(audio)[0]]), tf.zeros([context_after])], 0)
@@ -193,11 +198,7 @@ def clips(sources, *, which, count, silence_threshold):
   deserialize = sources.deserialize()
 
   def whole(label, record):
-    audio = tf.cast(deserialize(record)['audio'], tf.float32) / 32768.0  # [T]
-    if silence_threshold > 0:
-      start, end = trim_bounds_tf(audio, silence_threshold)
-      audio = audio[start:end]
-    return label, audio
+    return label, _trimmed(deserialize(record)['audio'], silence_threshold)
 
   ds = tf.data.Dataset.from_tensor_slices(tuple(columns)).flat_map(read)
   ds = ds.filter(lambda label, record: label >= 0).take(count).map(whole)

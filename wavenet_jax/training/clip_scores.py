@@ -12,6 +12,11 @@ import numpy as np
 from wavenet_jax.input import pipeline
 
 
+# Compiled once per kind and model, not at every evaluation of a training run.
+_logits = jax.jit(lambda clip_logits, model, params, audio, mask: clip_logits(model, params, audio, mask),
+                  static_argnames=('clip_logits', 'model'))
+
+
 def tiles(x, size):
   """A clip [T] -> (audio [n, size], mask [n, size]): consecutive tiles, the last padded."""
   n = max(1, -(-len(x) // size))
@@ -63,11 +68,10 @@ def score(run, params, split):
     mask.append(m)
     owners += [i] * len(a)
   audio, mask, owners = np.concatenate(audio), np.concatenate(mask), np.asarray(owners)
-  forward = jax.jit(lambda p, a, m: run.kind.clip_logits(run.model, p, a, m))
   logits = []
   for b in range(0, len(audio), batch_size):  # the last batch padded to the batch size: one compile
     a, m = audio[b:b + batch_size], mask[b:b + batch_size]
     pad = ((0, batch_size - len(a)), (0, 0))
-    logits.append(np.asarray(forward(params, np.pad(a, pad), np.pad(m, pad)))[:len(a)])
+    logits.append(np.asarray(_logits(run.kind.clip_logits, run.model, params, np.pad(a, pad), np.pad(m, pad)))[:len(a)])
   clip_logits = mean_over_clips(np.concatenate(logits), owners, len(clips))
   return summarize(clip_logits, [label for label, _ in clips], run.class_names)
