@@ -100,7 +100,7 @@ def _base():
   c.model.log_scale_min = -7.0  # Continuous heads: floor of the log scales (r9y9's -7).
   c.model.classifier = ml_collections.ConfigDict()  # The classification head of the nsynth_*classifier kinds.
   c.model.classifier.num_classes = -1  # -1 = the dataset's class count; a number must equal it.
-  c.model.classifier.pooling = 'mean'  # mean | max | attention: embedding frames -> one vector.
+  c.model.classifier.pooling = 'mean'  # mean | max | stats (mean + std) | attention: frames -> one vector.
   c.model.classifier.hidden = (256,)  # MLP widths (ReLU) between the pooled embedding and the logits.
   c.model.classifier.attention_channels = 64  # attention pooling: width of the frame scorer.
 

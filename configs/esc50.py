@@ -6,8 +6,9 @@
 
 ESC-50's five folds are its splits: `fold=K` (default 5) evaluates on fold K and trains
 on the other four, so a 5-fold cross-validation is five runs, fold=1..5 (average their
-eval_foldK.json accuracies). `esc10` restricts to ESC-10's ten classes. Other variants:
-`tiny` (CPU-sized), `autoencoder` (two heads), e.g. `configs/esc50.py:tiny,fold=2`.
+eval_foldK.json accuracies). `esc10` restricts to ESC-10's ten classes. Other variants
+(configs/_classifier.py): `cpu` (the CPU recipe, 12-15 min on 2 cores), `tiny` (seconds),
+`autoencoder` (two heads), `pretrain` (the plain autoencoder), e.g. `configs/esc50.py:cpu,fold=2`.
 Clips (5 s, 44.1 kHz) are resampled to 16 kHz; training takes random 1.024 s crops
 of each clip, eval 3 fixed crops per clip.
 """
@@ -17,8 +18,7 @@ FOLDS = tuple(f'fold{k}' for k in range(1, 6))
 
 
 def get_config(arg=None):
-  options = _classifier.parse(arg, ('tiny', 'autoencoder', 'fold', 'esc10'))
-  c = _classifier.get_config(tiny='tiny' in options, two_heads='autoencoder' in options)
+  c, options = _classifier.get_variant(arg, ('fold', 'esc10'))
   fold = f'fold{options.get("fold", 5)}'
   if fold not in FOLDS:
     raise ValueError(f'configs/esc50.py: fold={options["fold"]} (ESC-50 has folds 1 to 5)')

@@ -56,6 +56,8 @@ def np_head(p, frames, mask, pooling):
       pooled.append(valid.mean(0))
     elif pooling == 'max':
       pooled.append(valid.max(0))
+    elif pooling == 'stats':
+      pooled.append(np.concatenate([valid.mean(0), np.sqrt(valid.var(0) + classifier.STATS_EPSILON)]))
     else:
       scores = np.tanh(valid @ p['attention']['kernel'] + p['attention']['bias']) @ p['score']['kernel'] + p['score']['bias']
       w = np.exp(scores - scores.max())
@@ -65,7 +67,7 @@ def np_head(p, frames, mask, pooling):
   return x @ p['logits']['kernel'] + p['logits']['bias']
 
 
-@pytest.mark.parametrize('pooling', ['mean', 'max', 'attention'])
+@pytest.mark.parametrize('pooling', ['mean', 'max', 'stats', 'attention'])
 def test_head_matches_numpy_and_ignores_padding_frames(pooling):
   head = classifier.Head(in_features=4, num_classes=3, pooling=pooling, hidden=(5,), attention_channels=6)
   rng = np.random.default_rng(0)
@@ -453,6 +455,30 @@ def test_bad_starts_and_class_counts_fail_in_one_line(esc_runs, demo_wavenet_run
     warm_start.params_from(str(tmp / 'ae'), fresh, sharding.make_mesh(), c)
 
 
+def test_cpu_recipe_pretrains_then_fine_tunes_at_its_real_size(esc_runs, tmp_path, capsys):
+  """`:cpu,pretrain` (the plain autoencoder of the CPU recipe) runs two steps on the ESC-50
+  tree, then `:cpu` starts its encoder from it: both configs build and run at their real size."""
+  from configs import esc50, speaker_id
+  tmp, src = esc_runs
+  finals = {}
+  for variant in ('cpu,pretrain', 'cpu'):
+    c = esc50.get_config(variant)
+    c.data.source, c.data.cache_dir = str(src), str(tmp / 'cache')
+    c.train.batch_size = c.eval.batch_size = 2
+    c.train.num_train_steps = c.train.checkpoint_every_steps = 2
+    c.train.eval_every_steps = 0
+    if variant == 'cpu':
+      c.train.init_from = str(tmp_path / 'pretrain')
+    finals[variant] = train.train_and_evaluate(c, str(tmp_path / variant.split(',')[-1]))
+  out = capsys.readouterr().out
+  assert 0 < finals['cpu,pretrain']['bits_per_sample'] <= 8
+  assert 'Initialised encoder from' in out and 'stats-pooling head' in out
+  final = finals['cpu']
+  assert final['clips'] == 3 and 0 <= final['clip_accuracy'] <= 1 and 0 <= final['baseline_clip_accuracy'] <= 1
+  spk, esc = speaker_id.get_config('cpu'), esc50.get_config('cpu')
+  assert spk.model == esc.model and spk.train == esc.train and spk.data.augment == esc.data.augment
+
+
 @pytest.fixture(scope='module')
 def demo_wavenet_run(tmp_path_factory):
   from tests import tiny
@@ -520,3 +546,8 @@ def test_config_variants():
     speaker_id.get_config('small')
   with pytest.raises(ValueError, match='fold=6'):
     esc50.get_config('fold=6')
+  with pytest.raises(ValueError, match='tiny and cpu: pick one'):
+    speaker_id.get_config('tiny,cpu')
+  with pytest.raises(ValueError, match='pretrain and autoencoder'):
+    esc50.get_config('cpu,pretrain,autoencoder')
+  assert speaker_id.get_config('cpu,pretrain').model.kind == 'nsynth_autoencoder'

@@ -147,7 +147,7 @@ def check(config):
   nsynth_autoencoder.check(config)
   c, t = config.model.classifier, config.train
   if c.pooling not in classifier.POOLINGS:
-    raise ConfigError(f'model.classifier.pooling={c.pooling!r}: must be mean, max or attention')
+    raise ConfigError(f'model.classifier.pooling={c.pooling!r}: must be one of {classifier.POOLINGS}')
   if not isinstance(c.hidden, (tuple, list)) or not all(config_checks.positive_int(h) for h in c.hidden):
     raise ConfigError(f'model.classifier.hidden={c.hidden!r}: must be a list of positive integers')
   if not config_checks.positive_int(c.attention_channels):

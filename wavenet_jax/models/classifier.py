@@ -8,8 +8,10 @@ Their params keep the autoencoder's module names (`encoder`, `decoder`) beside `
 an autoencoder checkpoint initialises them module by module (train.init_from).
 
 Pooling turns the variable number of embedding frames into one vector, ignoring frames
-that are padding (a clip shorter than the crop): mean, max, or attention (a learnt score
-per frame, softmax over the clip's frames, the weighted mean).
+that are padding (a clip shorter than the crop): mean, max, stats (mean and standard
+deviation side by side: the x-vector's statistics pooling, 2·E wide; speaker identity lives
+in how the frames vary as much as in their average), or attention (a learnt score per
+frame, softmax over the clip's frames, the weighted mean).
 """
 from typing import Sequence
 
@@ -20,7 +22,8 @@ import ml_collections
 
 from wavenet_jax.models import layers, nsynth
 
-POOLINGS = ('mean', 'max', 'attention')
+POOLINGS = ('mean', 'max', 'stats', 'attention')
+STATS_EPSILON = 1e-6  # under the stats pooling's square root: a finite gradient at zero variance
 
 
 def frame_mask(mask, hop):
@@ -40,8 +43,14 @@ class Head(nn.Module):
   @nn.compact
   def __call__(self, frames, mask):
     valid = mask[..., None] > 0  # [B, F, 1]
-    if self.pooling == 'mean':
-      pooled = jnp.sum(jnp.where(valid, frames, 0.0), 1) / jnp.maximum(jnp.sum(valid, 1), 1)
+    width = self.in_features
+    if self.pooling in ('mean', 'stats'):
+      count = jnp.maximum(jnp.sum(valid, 1), 1)  # [B, 1]
+      pooled = jnp.sum(jnp.where(valid, frames, 0.0), 1) / count  # [B, E]
+      if self.pooling == 'stats':
+        variance = jnp.sum(jnp.where(valid, frames - pooled[:, None], 0.0)**2, 1) / count
+        pooled = jnp.concatenate([pooled, jnp.sqrt(variance + STATS_EPSILON)], -1)  # [B, 2E]
+        width = 2 * self.in_features
     elif self.pooling == 'max':
       pooled = jnp.max(jnp.where(valid, frames, -jnp.inf), 1)
       pooled = jnp.where(jnp.any(valid, 1), pooled, 0.0)  # an all-padding example pools to 0
@@ -50,7 +59,7 @@ class Head(nn.Module):
       scores = layers.Dense(self.attention_channels, 1, name='score')(h)  # [B, F, 1]
       weights = jax.nn.softmax(jnp.where(valid, scores, -1e30), axis=1) * valid
       pooled = jnp.sum(weights * frames, 1)  # [B, E]
-    x, width = pooled, self.in_features
+    x = pooled
     for i, n in enumerate(self.hidden):
       x = nn.relu(layers.Dense(width, n, name=f'hidden_{i}')(x))
       width = n
