@@ -14,13 +14,12 @@ CPU (or with --quick) every size shrinks so the script just proves it runs (~1 m
 import argparse
 import gc
 import json
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks import machine, wavenet_costs
+from benchmarks import machine, train_step, wavenet_costs
 from configs import default, nsynth_autoencoder
 from wavenet_jax.kinds import registry
 from wavenet_jax.runtime import sharding, xla_cpu
@@ -72,17 +71,7 @@ def measure(config, batch_size, timed_steps):
     with config.unlocked():
       config.train.compute_dtype = 'float32'
     flops = xla_flops(steps.make_train_step(kind, model, config, tx, schedule, mesh).lower(state, batch))
-  start = time.perf_counter()
-  compiled = step.lower(state, batch).compile()
-  compile_s = time.perf_counter() - start
-  state, metrics = compiled(state, batch)  # the first run allocates: untimed
-  jax.block_until_ready(metrics)
-  times = []
-  for _ in range(timed_steps):
-    start = time.perf_counter()
-    state, metrics = compiled(state, batch)
-    jax.block_until_ready(metrics)
-    times.append(time.perf_counter() - start)
+  compile_s, times = train_step.time_step(step, state, batch, timed_steps)
   return compile_s, float(np.median(times)), batch_size * size, flops
 
 
