@@ -4,10 +4,10 @@
     python -m benchmarks.vocoder scores --workdir runs/demo_vocoder --speech DIR [--json PATH]
 
 rtf: configs/ljspeech_vocoder.py's model (24 layers, 128/256/128, r9y9's upsampler) with
-random weights, for each head (mixture of 10 logistics, Gaussian, 256-way categorical),
-vocoding 1 and 8 files of `--seconds` of random log-mels at once, as --mode=vocode draws
-them (apps/vocode.draw_chunks: the conditioning a chunk at a time, one lax.scan per
-chunk). The value is seconds of audio made per second of wall time (1 = real time), timed
+random weights, for each head (mixture of 10 logistics, Gaussian, 256-way categorical, and
+that softmax over a linear predictor's excitation, `:lpc`), vocoding 1 and 8 files of
+`--seconds` of random log-mels at once, as --mode=vocode draws them (apps/vocode.draw_chunks:
+the conditioning a chunk at a time, one lax.scan per chunk). The value is seconds of audio made per second of wall time (1 = real time), timed
 after a first, compiling run.
 
 scores: a trained vocoder's checkpoint resynthesises every recording under --speech
@@ -34,7 +34,7 @@ from wavenet_jax.training import speech_scores
 from wavenet_jax.input import audio
 from wavenet_jax.kinds import registry, vocoder as vocoder_kind
 
-HEADS = ('', 'gaussian', 'categorical')  # configs/ljspeech_vocoder.py's variants
+HEADS = ('', 'gaussian', 'categorical', 'lpc')  # configs/ljspeech_vocoder.py's variants
 
 
 def real_time_factor(head, files, seconds):

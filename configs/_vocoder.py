@@ -26,6 +26,7 @@ def get_config():
   c.model.skip_channels = 128
   c.model.initial_filter_width = 1
   c.model.gc_cardinality = 0
+  c.model.lpc_order = 0  # > 0: LPCNet's linear prediction, the decoder models the excitation (categorical head)
   c.data.sample_rate = 22050
   c.data.silence_threshold = 0.01
   c.data.sample_size = 10_240  # a multiple of the hop
@@ -44,13 +45,19 @@ def get_config():
   return c
 
 
+LPC_ORDER = 16  # LPCNet's
+
+
 def head(c, arg, path):
-  """The output head a config's variant names: mol (r9y9's mixture), gaussian or categorical
-  (a 256-way mu-law softmax on one-hot input); no variant keeps the config's own."""
+  """The output head a config's variant names: mol (r9y9's mixture), gaussian, categorical
+  (a 256-way mu-law softmax on one-hot input) or lpc (that softmax over the excitation of a
+  linear predictor of order 16 from the log-mels, LPCNet's); no variant keeps the config's own."""
   if arg in ('mol', 'gaussian'):
     c.model.output, c.model.scalar_input = {'mol': 'logistic_mixture'}.get(arg, arg), True
-  elif arg == 'categorical':
+  elif arg in ('categorical', 'lpc'):
     c.model.output, c.model.scalar_input = 'categorical', False
   elif arg:
-    raise ValueError(f'{path}: unknown variant {arg!r} (use :mol, :gaussian, :categorical or nothing)')
+    raise ValueError(f'{path}: unknown variant {arg!r} (use :mol, :gaussian, :categorical, :lpc or nothing)')
+  if arg:
+    c.model.lpc_order = LPC_ORDER if arg == 'lpc' else 0
   return c

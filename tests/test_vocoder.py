@@ -11,7 +11,7 @@ import pytest
 from tests import tiny
 from wavenet_jax.common.config_checks import ConfigError
 from wavenet_jax.generation import generate
-from wavenet_jax.input import mel
+from wavenet_jax.input import audio, lpc, mel
 from wavenet_jax.kinds import registry
 from wavenet_jax.kinds import vocoder as vocoder_kind
 from wavenet_jax.kinds import wavenet as wavenet_kind
@@ -20,8 +20,9 @@ from wavenet_jax.models import vocoder
 HOP = 16
 
 
-def config(data_dir='', output='categorical', mode='stretch_conv', lookahead=1):
+def config(data_dir='', output='categorical', mode='stretch_conv', lookahead=1, lpc_order=0):
   c = tiny.config(data_dir)
+  c.model.lpc_order = lpc_order
   c.model.kind = 'vocoder'
   c.model.mel = mel.default_config()
   c.model.mel.update(dict(num_mels=8, n_fft=64, hop=HOP, win_length=48, fmin=0.0, fmax=8000.0))
@@ -49,19 +50,42 @@ def _speech(n, seed=0):
           + 0.03 * rng.normal(size=n)).astype(np.float32)
 
 
-@pytest.mark.parametrize('output,mode', [('categorical', 'stretch_conv'), ('logistic_mixture', 'transposed'),
-                                         ('gaussian', 'repeat')])
-def test_a_crops_loss_is_the_whole_clips_at_those_samples(output, mode):
+def _lpc_inputs(model, x, frames):
+  """A linear-prediction vocoder's teacher forcing over a whole clip, in float64 numpy: x [T]
+  and its frames [T / hop, M] -> (excitation classes of x_{t-1}, e_t [T + 1] (0 before the
+  start), lpc inputs [T, 2]: p_t and x_{t-1})."""
+  taps = np.repeat(np.asarray(lpc.filters(jnp.asarray(frames), model.features, model.sample_rate,
+                                          model.lpc_order), np.float64), HOP, axis=0)  # [T, order]
+  x = np.asarray(x, np.float64)
+  past = np.concatenate([np.zeros(model.lpc_order), x])
+  p = np.array([taps[t] @ past[t:t + model.lpc_order][::-1] for t in range(len(x))])
+  classes = audio.mu_law_encode(np.clip(x - p, -1, 1), model.decoder.quantization_channels)
+  silence = audio.mu_law_encode(np.zeros(1), model.decoder.quantization_channels)
+  previous = np.concatenate([[0.0], x[:-1]])
+  return np.concatenate([silence, classes]), np.stack([p, previous], -1).astype(np.float32)
+
+
+@pytest.mark.parametrize('output,mode,lpc_order', [('categorical', 'stretch_conv', 0),
+                                                   ('logistic_mixture', 'transposed', 0),
+                                                   ('gaussian', 'repeat', 0), ('categorical', 'repeat', 6)])
+def test_a_crops_loss_is_the_whole_clips_at_those_samples(output, mode, lpc_order):
   """kind.nll_per_target on a crop (its frames from its own context) equals the model run over
   the whole clip (frames of the whole file, zeros beyond it) at the crop's samples: inside
-  the clip, and at its end where the context runs past it."""
-  c = config(output=output, mode=mode)
+  the clip, and at its end where the context runs past it. With linear prediction the whole
+  clip's excitation and predictions are computed in float64 numpy."""
+  c = config(output=output, mode=mode, lpc_order=lpc_order, lookahead=0 if lpc_order else 1)
   model, params = _model(c)
   x = _speech(60 * HOP)
   margin = model.margin * HOP
   frames = mel.log_mel(jnp.asarray(np.pad(x, (margin, margin))[None]), model.features, model.sample_rate)
-  inputs, targets = wavenet_kind.model_inputs(c.model, jnp.asarray(np.pad(x, (1, 0))[None]))
-  whole = model.apply(params, inputs[:, :-1], frames, jnp.asarray([1]))  # [1, T, C]
+  if lpc_order:
+    classes, lpc_inputs = _lpc_inputs(model, x, frames[0, model.margin:frames.shape[1] - model.margin])
+    whole = model.apply(params, jnp.asarray(classes[None, :-1]), frames, jnp.asarray([1]), None,
+                        jnp.asarray(lpc_inputs[None]))
+    targets = jnp.asarray(classes[None])
+  else:
+    inputs, targets = wavenet_kind.model_inputs(c.model, jnp.asarray(np.pad(x, (1, 0))[None]))
+    whole = model.apply(params, inputs[:, :-1], frames, jnp.asarray([1]))  # [1, T, C]
   whole_nll = np.asarray(wavenet_kind.target_nll(model.decoder, whole, targets[:, 1:]))[0]
 
   before, after = vocoder.crop_context(model)
@@ -90,6 +114,30 @@ def test_generation_steps_through_the_upsampled_conditioning_as_the_forward_pass
   decoder_params = {'params': params['params']['decoder']}
   stepped, _ = generate.step_through(model.decoder, decoder_params, x, gc, lc)
   assert float(jnp.max(jnp.abs(full - stepped))) <= 1e-4
+
+
+def test_linear_prediction_generation_is_the_training_forward_pass():
+  """A linear-prediction vocoder generating by argmax, in chunks that cut frames: every sample
+  is p_t + the excitation the teacher-forced forward pass (inputs and predictions from the
+  generated samples, in float64 numpy) picks, and one pass draws what the chunks draw."""
+  from wavenet_jax.apps import vocode
+  c = config(lpc_order=4)
+  model, params = _model(c, seed=2)
+  frames = np.random.default_rng(5).uniform(0.2, 0.9, (2, 7, 8)).astype(np.float32)
+  g = ml_collections.ConfigDict(dict(seed=3, temperature=0.0, top_k=0, top_p=1.0, chunk_size=24))
+  gc = jnp.asarray([0, 2])
+  chunked = np.concatenate([np.asarray(c) for c in vocode.draw_chunks(model, params, frames, gc, g, 'ibab')], 1)
+  g.chunk_size = 7 * HOP
+  whole = np.concatenate([np.asarray(c) for c in vocode.draw_chunks(model, params, frames, gc, g, 'ibab')], 1)
+  np.testing.assert_array_equal(chunked, whole)
+  assert chunked.shape == (2, 7 * HOP) and np.std(chunked) > 0
+  padded = jnp.asarray(np.pad(frames, ((0, 0), (model.margin,) * 2, (0, 0))))
+  for b in range(2):
+    classes, lpc_inputs = _lpc_inputs(model, chunked[b], frames[b])
+    logits = generate.full_precision(model.apply)(params, jnp.asarray(classes[None, :-1]), padded[b:b + 1],
+                                                  gc[b:b + 1], None, jnp.asarray(lpc_inputs[None]))
+    picked = audio.mu_law_decode(np.argmax(np.asarray(logits[0]), -1), model.decoder.quantization_channels)
+    np.testing.assert_allclose(chunked[b], np.clip(lpc_inputs[:, 0] + picked, -1, 1), atol=1e-5)
 
 
 def test_trains_through_the_pipeline_and_eval_scores_resynthesis_beside_griffin_lim(tmp_path):
@@ -129,9 +177,10 @@ def test_the_shipped_configs_are_r9y9s_model_and_pass_their_checks():
   for module, default in ((ljspeech_vocoder, 'logistic_mixture'), (vctk_vocoder, 'logistic_mixture'),
                          (demo_vocoder, 'categorical')):
     for head, output in (('', default), ('mol', 'logistic_mixture'), ('gaussian', 'gaussian'),
-                         ('categorical', 'categorical')):
+                         ('categorical', 'categorical'), ('lpc', 'categorical')):
       c = module.get_config(head or None)
       assert c.model.output == output and c.model.kind == 'vocoder'
+      assert c.model.lpc_order == (16 if head == 'lpc' else 0 if head else c.model.lpc_order)
       vocoder_kind.check(c)
   lj = ljspeech_vocoder.get_config()
   kind = registry.of(lj.model)
@@ -151,6 +200,8 @@ def test_the_shipped_configs_are_r9y9s_model_and_pass_their_checks():
     ('model.upsample.mode', 'linear', "model.upsample.mode='linear'"),
     ('data.sample_size', 40, 'data.sample_size=40'),
     ('model.mel.fmax', 9000.0, 'fmax (9000.0)'),
+    ('model.lpc_order', -1, 'model.lpc_order=-1: must be an integer >= 0'),
+    ('model.lpc_order', 32, 'must be below half of model.mel.n_fft=64'),
 ])
 def test_bad_settings_fail_in_one_line(key, value, needle):
   c = config()
@@ -162,6 +213,12 @@ def test_bad_settings_fail_in_one_line(key, value, needle):
   with pytest.raises(ConfigError) as e:
     vocoder_kind.check(c)
   assert needle in str(e.value) and '\n' not in str(e.value)
+
+
+def test_linear_prediction_needs_the_categorical_head_in_one_line():
+  with pytest.raises(ConfigError, match=r"model.lpc_order=4: .*\(model.output='categorical'") as e:
+    vocoder_kind.check(config(output='gaussian', lpc_order=4))
+  assert '\n' not in str(e.value)
 
 
 # --- --mode=vocode ------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from wavenet_jax.apps.encode_synthesize import AUDIO_EXTENSIONS
 from wavenet_jax.checkpoints import trained
 from wavenet_jax.common import config_checks, files, plots
 from wavenet_jax.generation import generate
-from wavenet_jax.input import audio, mel
+from wavenet_jax.input import audio, lpc, mel
 from wavenet_jax.models import heads
 from wavenet_jax.models.vocoder import Vocoder
 
@@ -55,6 +55,23 @@ class Conditioning:
     f0, f1 = a // hop, -(-b // hop)
     lc = _condition(self.model, self.params, self.frames[:, f0:f1 + 2 * self.model.margin])  # [B, (f1-f0)·hop, M]
     return lc[:, a - f0 * hop:b - f0 * hop]
+
+
+class Taps:
+  """A linear-prediction vocoder's per-sample predictor taps of frames [B, F, M], read as
+  [B, F·hop, order] one slice at a time (frame i's for samples [i·hop, (i+1)·hop))."""
+
+  def __init__(self, model: Vocoder, frames):
+    self.hop = model.hop
+    self.taps = np.asarray(lpc.filters(jnp.asarray(frames, jnp.float32), model.features, model.sample_rate,
+                                       model.lpc_order))  # [B, F, order]
+    self.shape = (frames.shape[0], frames.shape[1] * self.hop, model.lpc_order)
+
+  def __getitem__(self, index):
+    rows, samples = index
+    assert rows == slice(None), index
+    a, b, _ = samples.indices(self.shape[1])
+    return np.repeat(self.taps[:, a // self.hop:-(-b // self.hop)], self.hop, axis=1)[:, a % self.hop:][:, :b - a]
 
 
 def read_frames(model: Vocoder, path):
@@ -115,12 +132,22 @@ def vocode_batches(model: Vocoder, params, items, gc_ids, out_dir, g, mu_law, la
 
 
 def draw_chunks(model: Vocoder, params, frames, gc_ids, g, mu_law):
-  """Log-mels [B, F, M] -> the draws of F·hop samples each, `g.chunk_size` at a time."""
+  """Log-mels [B, F, M] -> the draws of F·hop samples each, `g.chunk_size` at a time (`to_audio`
+  makes them samples)."""
   keys = jnp.stack([jax.random.key(g.seed)] * len(frames))
   lc = Conditioning(model, params, frames)
+  taps = Taps(model, frames) if model.lpc_order else None
   return generate.generate_chunks(model.decoder, {'params': params['params']['decoder']}, keys, lc.shape[1],
                                   g.chunk_size, gc_ids, g.temperature, mu_law,
-                                  generate.silence(model.decoder, len(frames), mu_law), g.top_k, g.top_p, lc=lc)
+                                  generate.silence(model.decoder, len(frames), mu_law), g.top_k, g.top_p, lc=lc,
+                                  taps=taps)
+
+
+def to_audio(model: Vocoder, draws, mu_law):
+  """`draw_chunks`'s draws [..., T] -> float32 samples: a linear-prediction vocoder's already are."""
+  if model.lpc_order:
+    return np.asarray(draws, np.float32)
+  return generate.to_audio(model.decoder, draws, mu_law)
 
 
 def _vocode_batch(model: Vocoder, params, batch, gc_ids, out_dir, g, mu_law, label):
@@ -132,7 +159,7 @@ def _vocode_batch(model: Vocoder, params, batch, gc_ids, out_dir, g, mu_law, lab
     os.makedirs(os.path.dirname(path), exist_ok=True)
   with audio.wav_writers(paths, model.sample_rate) as wavs:
     generate_files.write_chunks(wavs, draw_chunks(model, params, padded, gc_ids, g, mu_law),
-                                lambda c: generate.to_audio(model.decoder, c, mu_law),
+                                lambda c: to_audio(model, c, mu_law),
                                 lengths, padded.shape[1] * model.hop, label)
   for path, (name, f) in zip(paths, batch):
     _save_pair(path[:-4] + '.png', f, audio.load(path, model.sample_rate), model, name)

@@ -21,6 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from wavenet_jax.generation import linear_prediction
+from wavenet_jax.generation.sampling import sample
 from wavenet_jax.input import audio
 from wavenet_jax.models import heads
 from wavenet_jax.runtime import xla_cpu
@@ -62,31 +64,6 @@ def step_through(model: WaveNet, params, inputs, gc_ids=None, lc=None, queues=No
   xs = (jnp.moveaxis(inputs, 1, 0), None if lc is None else jnp.moveaxis(lc, 1, 0))
   queues, logits = jax.lax.scan(body, queues, xs)
   return jnp.moveaxis(logits, 0, 1), queues
-
-
-def sample(uniform, logits, temperature, top_k=0, top_p=1.0):
-  """Categorical draw by inverse CDF. uniform [B], logits [B, Q] -> [B].
-
-  temperature 0 = argmax; top_k > 0 keeps the k likeliest classes; top_p < 1 keeps the
-  smallest set of likeliest classes whose probability reaches top_p (nucleus).
-  One uniform per stream and step, drawn before the scan: a Gumbel draw inside it would
-  run threefry over all Q classes every sample, which costs more than the network.
-  """
-  if temperature == 0:
-    return jnp.argmax(logits, axis=-1).astype(jnp.int32)
-  logits = logits / temperature
-  if top_k:
-    kth = jax.lax.top_k(logits, top_k)[0][:, -1:]
-    logits = jnp.where(logits < kth, -jnp.inf, logits)
-  if top_p < 1.0:
-    ordered = jnp.sort(logits, axis=-1)[:, ::-1]  # [B, Q] descending
-    before = jnp.cumsum(jax.nn.softmax(ordered, axis=-1), axis=-1) - jax.nn.softmax(ordered, axis=-1)
-    # The last kept class is the one whose preceding mass is still below top_p.
-    threshold = jnp.min(jnp.where(before < top_p, ordered, jnp.inf), axis=-1, keepdims=True)
-    logits = jnp.where(logits < threshold, -jnp.inf, logits)
-  cdf = jnp.cumsum(jax.nn.softmax(logits, axis=-1), axis=-1)
-  below = jnp.sum(cdf < uniform[:, None] * cdf[:, -1:], axis=-1)
-  return jnp.minimum(below, logits.shape[-1] - 1).astype(jnp.int32)
 
 
 def draw(model: WaveNet, uniform, out, temperature, top_k=0, top_p=1.0):
@@ -191,7 +168,7 @@ def guided_rows(a, null_id=None):
 
 
 def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, gc_ids=None,
-                  temperature=1.0, mu_law='ibab', top_k=0, top_p=1.0, lc=None, guidance=1.0):
+                  temperature=1.0, mu_law='ibab', top_k=0, top_p=1.0, lc=None, guidance=1.0, taps=None):
   """Samples `num_samples` draws per stream from `carry` -> (carry, draws [B, N]): classes,
   or a continuous head's 16-bit levels.
 
@@ -202,17 +179,18 @@ def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, 
   Stream b's draw for sample number t (counted from the end of the prime) uses the
   uniform of fold_in(keys[b], t): a stream does not depend on the streams beside it, and chunked
   generation (start = samples so far) draws exactly what one long scan would.
+  taps [B, N, order]: linear prediction (linear_prediction.py); the draws are then samples.
   """
   scan, groups = _plan(keys)
   args = (temperature, mu_law, top_k, top_p)
   if groups == 1:
-    return scan(model, params, carry, keys, start, num_samples, gc_ids, *args, lc, guidance)
+    return scan(model, params, carry, keys, start, num_samples, gc_ids, *args, lc, guidance, taps)
   streams = keys.shape[0]
-  carry, keys, gc_ids, lc = _pad(streams, groups, carry, keys, gc_ids, lc)
+  carry, keys, gc_ids, lc, taps = _pad(streams, groups, carry, keys, gc_ids, lc, taps)
 
   def run(g):
     out = scan(model, params, *_group(g, groups, carry, keys), start, num_samples,
-               *_group(g, groups, gc_ids), *args, *_group(g, groups, lc), guidance)
+               *_group(g, groups, gc_ids), *args, *_group(g, groups, lc), guidance, *_group(g, groups, taps))
     return jax.block_until_ready(out)
 
   with concurrent.futures.ThreadPoolExecutor(group_threads(groups)) as pool:
@@ -222,14 +200,15 @@ def continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, 
 
 
 def compile_continue_from(model: WaveNet, params, carry, keys, start, num_samples: int, gc_ids=None,
-                          temperature=1.0, mu_law='ibab', top_k=0, top_p=1.0, lc=None, guidance=1.0):
+                          temperature=1.0, mu_law='ibab', top_k=0, top_p=1.0, lc=None, guidance=1.0,
+                          taps=None):
   """Compiles what `continue_from` with these arguments runs, without running it: a
   benchmark's timed call is then pure run time."""
   scan, groups = _plan(keys)
-  carry, keys, gc_ids, lc = _pad(keys.shape[0], groups, carry, keys, gc_ids, lc)
+  carry, keys, gc_ids, lc, taps = _pad(keys.shape[0], groups, carry, keys, gc_ids, lc, taps)
   scan.lower(model, params, *_group(0, groups, carry, keys), start, num_samples,
              *_group(0, groups, gc_ids), temperature, mu_law, top_k, top_p,
-             *_group(0, groups, lc), guidance).compile()
+             *_group(0, groups, lc), guidance, *_group(0, groups, taps)).compile()
 
 
 def _plan(keys):
@@ -274,7 +253,7 @@ def _group(g, groups, *trees):
 
 @full_precision
 def _scan_samples(model: WaveNet, params, carry, keys, start, num_samples: int, gc_ids, temperature,
-                  mu_law, top_k, top_p, lc, guidance=1.0):
+                  mu_law, top_k, top_p, lc, guidance=1.0, taps=None):
   gc = None if gc_ids is None else model.apply(params, gc_ids, method=WaveNet.global_condition)
   steps = start + jnp.arange(num_samples)
   shape = uniform_shape(model)
@@ -282,15 +261,18 @@ def _scan_samples(model: WaveNet, params, carry, keys, start, num_samples: int, 
   uniforms = jnp.moveaxis(jax.vmap(stream)(keys), 1, 0)  # [N, B] or [N, B, 2]
 
   def body(carry, xs):
-    u_t, lc_t = xs
-    queues, logits = carry
+    u_t, lc_t, taps_t = xs
+    queues, logits, *lpc_state = carry
     classes = draw(model, u_t, guide(logits, guidance), temperature, top_k, top_p)
     fed = classes if guidance == 1 else guided_rows(classes)  # both rows of a guided stream
+    if taps_t is not None:  # the draw is x_t's excitation; x_t is the output
+      fed, classes, *lpc_state, lc_t = linear_prediction.step(model, classes, *lpc_state, taps_t, lc_t, mu_law)
     logits, queues = model.apply(params, queues, class_to_input(model, fed, mu_law), gc, lc_t,
                                  method=WaveNet.step)
-    return (queues, logits), classes
+    return (queues, logits, *lpc_state), classes
 
-  xs = (uniforms, None if lc is None else jnp.moveaxis(lc, 1, 0))
+  moved = lambda a: None if a is None else jnp.moveaxis(a, 1, 0)
+  xs = (uniforms, moved(lc), moved(taps))
   carry, classes = jax.lax.scan(body, carry, xs)
   return carry, classes.T
 
@@ -355,14 +337,20 @@ def generate(model: WaveNet, params, keys, num_samples: int, gc_ids=None, temper
   return next(chunks)
 
 
+def _fill(a, n):
+  """a [B, <= n, ...] padded to n rows with its last (None stays None)."""
+  return a if a is None or a.shape[1] == n else jnp.concatenate([a, jnp.repeat(a[:, -1:], n - a.shape[1], 1)], 1)
+
+
 def generate_chunks(model: WaveNet, params, keys, num_samples: int, chunk_size: int, gc_ids=None,
                     temperature=1.0, mu_law='ibab', prime_inputs=None, top_k=0, top_p=1.0, lc=None,
-                    guidance=1.0, null_id=None, prime_start=None):
+                    guidance=1.0, null_id=None, prime_start=None, taps=None):
   """Yields [B, ≤chunk_size] chunks of draws; memory does not grow with num_samples.
 
   lc as in `generate`; it may be a host (numpy) array: only one chunk of it is on the
   device at a time. guidance != 1 runs two rows per stream (its class, null_id) and costs
-  twice the compute.
+  twice the compute. taps [B, 1 + num_samples - 1, order], read like lc: the vocoder's
+  linear prediction (linear_prediction.py) from a one-sample prime; the chunks are then samples.
   """
   if guidance < 0:
     raise ValueError(f'guidance={guidance!r}: must be >= 0 (1 = off)')
@@ -378,22 +366,27 @@ def generate_chunks(model: WaveNet, params, keys, num_samples: int, chunk_size: 
   if lc is not None and lc.shape[1] < p + num_samples - 1:
     raise ValueError(f'lc covers {lc.shape[1]} inputs; a prime of {p} and {num_samples} samples '
                      f'need {p + num_samples - 1}')
+  if taps is not None and (p != 1 or guidance != 1 or lc is None):
+    raise ValueError('linear prediction (taps) generates from a one-sample prime, with lc, unguided')
   rows = (lambda a: a) if guidance == 1 else guided_rows
   lc_of = lambda a, b: None if lc is None else rows(jnp.asarray(lc[:, a:b]))
   if guidance != 1:
     gc_ids, prime_inputs = guided_rows(gc_ids, null_id), guided_rows(prime_inputs)
     prime_start = None if prime_start is None else guided_rows(prime_start)
-  carry = prime(model, params, prime_inputs, gc_ids, lc_of(0, p), prime_start)
+  if taps is None:
+    carry = prime(model, params, prime_inputs, gc_ids, lc_of(0, p), prime_start)
+  else:
+    carry = linear_prediction.carry(prime(model, params, prime_inputs, gc_ids, linear_prediction.first_lc(lc_of(0, 1)),
+                                          prime_start), taps.shape[2])
   done = 0
   while done < num_samples:
     n = min(chunk_size, num_samples - done)
     # The chunk's last sample is fed back (with its lc) only once the next chunk starts:
     # pad the final chunk's lc with its last row, whose step output is never sampled.
-    chunk_lc = lc_of(p + done, p + done + n)
-    if chunk_lc is not None and chunk_lc.shape[1] < n:
-      chunk_lc = jnp.concatenate([chunk_lc, jnp.repeat(chunk_lc[:, -1:], n - chunk_lc.shape[1], 1)], 1)
+    chunk_lc = _fill(lc_of(p + done, p + done + n), n)
+    chunk_taps = None if taps is None else _fill(jnp.asarray(taps[:, p + done:p + done + n]), n)
     carry, classes = continue_from(model, params, carry, keys, done, n, gc_ids, temperature, mu_law,
-                                   top_k, top_p, chunk_lc, guidance)
+                                   top_k, top_p, chunk_lc, guidance, chunk_taps)
     done += n
     yield classes
 

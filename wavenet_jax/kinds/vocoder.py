@@ -4,6 +4,8 @@ The input pipeline ships audio only. The training step computes each crop's fram
 device (input/mel.py) from the crop and the context it carries (models/vocoder.crop_context),
 upsamples them, and scores the crop's predicted samples like the `wavenet` kind does, with
 any output head. The crops start on the hop, so their frames are the whole clip's.
+With model.lpc_order > 0 it scores the excitation (models/vocoder.py, input/lpc.py): the
+categorical head over mu-law classes of x_t - p_t.
 """
 import jax.numpy as jnp
 import numpy as np
@@ -19,17 +21,22 @@ from wavenet_jax.models.wavenet import WaveNet
 
 def build(config, num_classes):
   m = config.model.copy_and_resolve_references()
+  order = m.get('lpc_order', 0)
   with m.unlocked():
-    m.gc_cardinality, m.lc_channels = num_classes, m.mel.num_mels
+    m.gc_cardinality = num_classes
+    m.lc_channels = m.mel.num_mels + (vocoder.LPC_CHANNELS if order else 0)
   return Vocoder(upsampler=vocoder.upsampler_from_config(m.upsample, m.mel.num_mels),
                  decoder=WaveNet.from_config(m), features=mel.settings(m.mel),
-                 sample_rate=int(config.data.sample_rate))
+                 sample_rate=int(config.data.sample_rate), lpc_order=order)
 
 
 def init_inputs(model, model_config):
   inputs, _ = wavenet.model_inputs(model_config, jnp.zeros((1, 2 * model.hop), jnp.float32))
   frames = jnp.zeros((1, 2 + 2 * model.margin, model.features.num_mels), jnp.float32)
-  return inputs, frames, jnp.zeros((1,), jnp.int32) if model.decoder.gc_cardinality else None
+  gc = jnp.zeros((1,), jnp.int32) if model.decoder.gc_cardinality else None
+  if not model.lpc_order:
+    return inputs, frames, gc
+  return inputs, frames, gc, None, jnp.zeros(inputs.shape + (vocoder.LPC_CHANNELS,), jnp.float32)
 
 
 def nll_per_target(model, model_config, params, batch, gc_ids=None):
@@ -38,10 +45,17 @@ def nll_per_target(model, model_config, params, batch, gc_ids=None):
   before, after = vocoder.crop_context(model)
   size = audio.shape[1] - before - after
   frames = mel.log_mel(audio, model.features, model.sample_rate, padded=True)  # [B, F + 2·margin, M]
-  inputs, targets = wavenet.model_inputs(model_config, audio)
   r = model.decoder.receptive_field
   gc = (batch['label'] if gc_ids is None else gc_ids) if model.decoder.gc_cardinality else None
-  out = model.apply(params, inputs[:, before - r:before + size - 1], frames, gc, num_outputs=size)
+  lpc_inputs = None
+  if model.lpc_order:
+    inputs, p = vocoder.lpc_teacher_forcing(model, audio, frames, model_config.quantization_channels,
+                                            model_config.mu_law)  # [B, S] excitation classes, predictions
+    targets = inputs
+    lpc_inputs = jnp.stack([p[:, before - r + 1:before + size], audio[:, before - r:before + size - 1]], -1)
+  else:
+    inputs, targets = wavenet.model_inputs(model_config, audio)
+  out = model.apply(params, inputs[:, before - r:before + size - 1], frames, gc, size, lpc_inputs)
   return (wavenet.target_nll(model.decoder, out, targets[:, before:before + size]),
           batch['mask'][:, before:before + size])
 
@@ -65,6 +79,14 @@ def check(config):
     raise ConfigError(f'model.upsample.scales={tuple(u.scales)}: their product must be model.mel.hop={m.mel.hop}')
   if not isinstance(u.lookahead, int) or u.lookahead < 0:
     raise ConfigError(f'model.upsample.lookahead={u.lookahead!r}: must be an integer >= 0 (frames)')
+  order = m.get('lpc_order', 0)
+  if not isinstance(order, int) or isinstance(order, bool) or order < 0:
+    raise ConfigError(f'model.lpc_order={order!r}: must be an integer >= 0 (0 = no linear prediction)')
+  if order and (m.output != 'categorical' or m.scalar_input):
+    raise ConfigError(f'model.lpc_order={order}: linear prediction models the excitation with the categorical '
+                      f'head on one-hot input (model.output=\'categorical\', model.scalar_input=False)')
+  if order >= m.mel.n_fft // 2:
+    raise ConfigError(f'model.lpc_order={order}: must be below half of model.mel.n_fft={m.mel.n_fft}')
   if config.data.sample_size % m.mel.hop:
     raise ConfigError(f'data.sample_size={config.data.sample_size}: must be a multiple of model.mel.hop={m.mel.hop}')
 
@@ -77,6 +99,7 @@ KINDS = (Kind(
     objective=objective, eval_sums=eval_sums, summarize=likelihood.summarize,
     metrics=likelihood.METRICS, headline='bits_per_sample', modes=frozenset({'train', 'eval', 'vocode'}),
     describe=lambda model: (f'{model.features.num_mels} mel bands every {model.hop} samples, decoder '
-                            f'receptive field {model.decoder.receptive_field} samples'),
+                            f'receptive field {model.decoder.receptive_field} samples'
+                            + (f', linear prediction of order {model.lpc_order}' if model.lpc_order else '')),
     check=check, class_conditioned=True,
     context_after=lambda model: vocoder.crop_context(model)[1], align=lambda model: model.hop),)

@@ -5,10 +5,17 @@ frames [B, F + 2·margin, M] -> upsampler -> lc [B, F·hop, M] at the sample rat
 
 As the NSynth decoder does, input j holds sample j - 1 and is paired with the conditioning
 of sample j, the one it predicts: generation starts from one zero input with lc[:, 0].
+
+With lpc_order > 0 (LPCNet's linear prediction, input/lpc.py) the decoder models the
+excitation e_t = x_t - p_t instead of x_t, p_t = sum_k a_k x_{t-k} with the taps of the
+frame's log-mels: its input j is e_{j-1} (mu-law classes), and two channels join the
+upsampled log-mels as lc, p_j and x_{j-1} (`LPC_CHANNELS`). Sample j is then p_j + e_j.
 """
 import flax.linen as nn
+import jax.numpy as jnp
 
-from wavenet_jax.input import mel
+from wavenet_jax.input import audio as audio_lib
+from wavenet_jax.input import lpc, mel
 from wavenet_jax.models.upsample import Upsampler
 from wavenet_jax.models.wavenet import WaveNet
 
@@ -18,6 +25,7 @@ class Vocoder(nn.Module):
   decoder: WaveNet
   features: mel.Settings
   sample_rate: int
+  lpc_order: int = 0  # 0: the decoder models the samples; > 0: the excitation (module doc)
 
   @property
   def hop(self) -> int:
@@ -34,19 +42,38 @@ class Vocoder(nn.Module):
     lc = self.upsampler(frames)  # [B, (F + 2·halo frames)·hop, M]
     return lc[:, halo:lc.shape[1] - halo]
 
-  def __call__(self, inputs, frames, gc_ids=None, num_outputs=None):
-    """inputs [B, T] (sample t - 1 for predicting t) and frames [B, F + 2·margin, M] whose F·hop
-    >= T samples end with the T predicted ones -> decoder outputs [B, T or num_outputs, C]."""
+  def __call__(self, inputs, frames, gc_ids=None, num_outputs=None, lpc_inputs=None):
+    """inputs [B, T] (sample t - 1 for predicting t, or its excitation) and frames
+    [B, F + 2·margin, M] whose F·hop >= T samples end with the T predicted ones; lpc_inputs
+    [B, T, LPC_CHANNELS] with lpc_order > 0 -> decoder outputs [B, T or num_outputs, C]."""
     lc = self.condition(frames)[:, -inputs.shape[1]:]
+    if self.lpc_order:
+      lc = jnp.concatenate([lc, lpc_inputs], axis=-1)
     return self.decoder(inputs, gc_ids, lc, num_outputs)
+
+
+LPC_CHANNELS = 2  # p_t and x_{t-1}, after the log-mels in the decoder's lc
+
+
+def lpc_teacher_forcing(model: Vocoder, audio, frames, quantization_channels: int, mu_law: str):
+  """Audio [B, S] and its frames [B, (S - mel context) / hop, M] (`mel.log_mel(audio,
+  padded=True)`) -> (excitation classes [B, S], predictions p [B, S]) at every sample, from the
+  true past samples. The samples of the frames' context before the first frame get p = 0
+  (no taps): a training crop reads none of them."""
+  before, after = mel.context(model.features)
+  taps = lpc.per_sample(lpc.filters(frames, model.features, model.sample_rate, model.lpc_order), model.hop)
+  p = lpc.predict(audio, jnp.pad(taps, ((0, 0), (before, after), (0, 0))))
+  e = jnp.clip(audio - p, -1.0, 1.0)
+  return audio_lib.mu_law_encode(e, quantization_channels, mu_law, xp=jnp), p
 
 
 def crop_context(model: Vocoder):
   """(samples before, samples after) the predicted ones a training crop carries: the decoder's
   receptive field of history, rounded up to whole frames, plus the margin frames each side,
   plus half an FFT window each side for the frames' own audio (mel.context). Its
-  conditioning then equals the whole clip's at every sample the decoder reads."""
-  history = -(-(model.decoder.receptive_field - 1) // model.hop)  # frames
+  conditioning then equals the whole clip's at every sample the decoder reads. With linear
+  prediction one sample more: the first input's excitation needs its frame's taps."""
+  history = -(-(model.decoder.receptive_field - 1 + bool(model.lpc_order)) // model.hop)  # frames
   before, after = mel.context(model.features)
   return (history + model.margin) * model.hop + before, model.margin * model.hop + after
 
