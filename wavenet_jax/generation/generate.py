@@ -376,8 +376,8 @@ def generate_chunks(model: WaveNet, params, keys, num_samples: int, chunk_size: 
   if taps is None:
     carry = prime(model, params, prime_inputs, gc_ids, lc_of(0, p), prime_start)
   else:
-    carry = linear_prediction.carry(prime(model, params, prime_inputs, gc_ids, linear_prediction.first_lc(lc_of(0, 1)),
-                                          prime_start), taps.shape[2])
+    first = linear_prediction.first_lc(lc_of(0, 1))
+    carry = linear_prediction.carry(prime(model, params, prime_inputs, gc_ids, first, prime_start), taps.shape[2])
   done = 0
   while done < num_samples:
     n = min(chunk_size, num_samples - done)

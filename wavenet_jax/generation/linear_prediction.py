@@ -6,11 +6,12 @@ frame's taps over the last `order` samples, which the carry holds beside the que
 import jax.numpy as jnp
 
 from wavenet_jax.input import audio
+from wavenet_jax.models.vocoder import LPC_CHANNELS
 
 
 def first_lc(lc):
   """The prime's lc [B, 1, Lc] -> [B, 1, Lc + 2]: the first sample has no past, p_0 = x_{-1} = 0."""
-  return jnp.concatenate([lc, jnp.zeros(lc.shape[:2] + (2,), lc.dtype)], -1)
+  return jnp.concatenate([lc, jnp.zeros(lc.shape[:2] + (LPC_CHANNELS,), lc.dtype)], -1)
 
 
 def carry(carry, order: int):

@@ -63,8 +63,7 @@ def lpc_teacher_forcing(model: Vocoder, audio, frames, quantization_channels: in
   before, after = mel.context(model.features)
   taps = lpc.per_sample(lpc.filters(frames, model.features, model.sample_rate, model.lpc_order), model.hop)
   p = lpc.predict(audio, jnp.pad(taps, ((0, 0), (before, after), (0, 0))))
-  e = jnp.clip(audio - p, -1.0, 1.0)
-  return audio_lib.mu_law_encode(e, quantization_channels, mu_law, xp=jnp), p
+  return audio_lib.mu_law_encode(audio - p, quantization_channels, mu_law, xp=jnp), p  # clips to [-1, 1]
 
 
 def crop_context(model: Vocoder):
