@@ -47,7 +47,7 @@ def measure(config, batch_size, timed_steps):
   """(compile s, median step s, predicted samples per step, step FLOPs) of one train step."""
   kind = registry.of(config.model)
   model = kind.build(config, 0)
-  context = kind.context(model)
+  context = kind.context(model) + kind.context_after(model)  # samples a crop carries beside its predicted ones
   size = config.data.sample_size
   mesh = sharding.make_mesh()
   tx, schedule = optim.make_optimizer(config.train)

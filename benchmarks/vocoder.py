@@ -2,6 +2,7 @@
 
     python -m benchmarks.vocoder rtf [--seconds 0.25] [--json PATH]
     python -m benchmarks.vocoder scores --workdir runs/demo_vocoder --speech DIR [--json PATH]
+    python -m benchmarks.vocoder train [--steps 5] [--json PATH]
 
 rtf: configs/ljspeech_vocoder.py's model (24 layers, 128/256/128, r9y9's upsampler) with
 random weights, for each head (mixture of 10 logistics, Gaussian, 256-way categorical, and
@@ -16,6 +17,11 @@ scores: a trained vocoder's checkpoint resynthesises every recording under --spe
 recording (training/speech_scores.py). Goal: the vocoder above Griffin-Lim on PESQ and STOI
 on speech it did not train on; LSD and MCD are reported too (Griffin-Lim optimises the
 magnitudes they measure). docs/performance.md says which recordings were used.
+
+train: seconds per train step of configs/demo_vocoder.py (its batch of 8 x 2,048 predicted
+samples, each crop with the receptive field and the frames' context) and of
+configs/ljspeech_vocoder.py at batch 1, timed as benchmarks/train_step.py times a step.
+Goal: the demo's 2,000 steps within its 15-minute budget on a 2-core CPU.
 """
 import argparse
 import os
@@ -26,15 +32,17 @@ import jax
 import ml_collections
 import numpy as np
 
-from benchmarks import table
-from configs import ljspeech_vocoder
+from benchmarks import device_train, table
+from configs import demo_vocoder, ljspeech_vocoder
 from wavenet_jax.apps import vocode
 from wavenet_jax.checkpoints import trained
 from wavenet_jax.training import speech_scores
 from wavenet_jax.input import audio
 from wavenet_jax.kinds import registry, vocoder as vocoder_kind
+from wavenet_jax.runtime import xla_cpu
 
 HEADS = ('', 'gaussian', 'categorical', 'lpc')  # configs/ljspeech_vocoder.py's variants
+DEMO_BUDGET_S = 15 * 60  # the demo's training budget on a 2-core CPU (issue 29, point 5)
 
 
 def real_time_factor(head, files, seconds):
@@ -91,17 +99,33 @@ def scores_table(workdir, speech, temperature, json_path):
   table.report(figures, f'{workdir} step {meta["step"]}, temperature {temperature}', goals, json_path)
 
 
+def train_table(timed_steps, json_path):
+  figures, goals = {}, {}
+  for name, module, batch_size in (('demo_vocoder', demo_vocoder, None), ('ljspeech_vocoder', ljspeech_vocoder, 1)):
+    c = module.get_config()
+    batch_size = batch_size or c.train.batch_size
+    key = f'train_step_s_{name}_batch_{batch_size}'
+    figures[key] = round(device_train.measure(c, batch_size, timed_steps)[1], 3)
+    if module is demo_vocoder:
+      goals[key] = f'<= {DEMO_BUDGET_S / c.train.num_train_steps:.2f} ({c.train.num_train_steps} steps in 15 min)'
+  table.report(figures, 'median step, float32', goals, json_path)
+
+
 def main():
+  xla_cpu.configure()  # first, before jax starts: the CPU settings launch.py uses.
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('what', choices=('rtf', 'scores'))
+  parser.add_argument('what', choices=('rtf', 'scores', 'train'))
   parser.add_argument('--seconds', type=float, default=0.25, help='rtf: audio per file')
   parser.add_argument('--workdir', help='scores: a trained vocoder')
   parser.add_argument('--speech', help='scores: a folder of recordings (.wav, .flac)')
   parser.add_argument('--temperature', type=float, default=1.0)
+  parser.add_argument('--steps', type=int, default=5, help='train: timed steps after a first one')
   parser.add_argument('--json')
   args = parser.parse_args()
   if args.what == 'rtf':
     rtf_table(args.seconds, args.json)
+  elif args.what == 'train':
+    train_table(args.steps, args.json)
   else:
     scores_table(args.workdir, args.speech, args.temperature, args.json)
 

@@ -7,7 +7,7 @@
 
 The first run has eSpeak NG (the espeakng-loader wheel, no download) speak 30 sentences in
 6 voices into data.cache_dir at 16 kHz (data/espeak.py), then trains a vocoder on them for
-2,000 steps of 8 x 2,048-sample crops (~13 min on a 2-core AMD EPYC, ~24 on a 2-core Xeon):
+2,000 steps of 8 x 2,048-sample crops (~13 min on a 2-core Xeon, evaluation included):
 r9y9's features and upsampler at 16 kHz, 16 layers (1..128 twice, 32/32/64 channels), the
 8-bit softmax over the excitation of LPCNet's order-16 linear predictor from the log-mels
 (`:lpc`; input/lpc.py). Of the three heads the softmax is the one that learns to use the
@@ -15,7 +15,7 @@ log-mels in this budget: after 600 steps its NLL is 0.23 bits/sample worse with 
 zeroed, while the mixture of logistics (:mol) and the Gaussian (:gaussian) still ignore them
 (0.0 bits) and make noise; the predictor then gives it the formants (docs/performance.md).
 Expect validation ~5.4 bits/sample (of excitation) and, on the first 4 validation clips,
-STOI ~0.73 and PESQ ~1.14 against Griffin-Lim's 0.93 and 2.4: the formants right, a noise
+STOI ~0.7 and PESQ ~1.1 against Griffin-Lim's 0.93 and 2.4: the formants right, a noise
 excitation. A WaveNet vocoder needs far more training (r9y9: ~1M steps on a GPU) to pass
 Griffin-Lim; this config shows the whole path working, not that quality.
 Any speech corpus works the same way: `--config.data.corpus=vctk

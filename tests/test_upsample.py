@@ -41,6 +41,24 @@ def test_stretch_conv_at_init_is_r9y9s_repeat_then_average():
   np.testing.assert_allclose(out[0], want, atol=1e-5)
 
 
+def test_stretch_conv_is_a_stretch_then_a_2d_correlation_over_time_and_mel():
+  """Trained (random) taps over 3 mel bands: each stage equals numpy's float64 nearest stretch
+  then (2s + 1) x 3 correlation with zeros beyond the ends, the stage r9y9 writes."""
+  rng = np.random.default_rng(2)
+  frames = rng.normal(size=(2, 5, M))
+  up = Upsampler(num_mels=M, scales=SCALES, mode='stretch_conv', lookahead=0, freq_kernel=3)
+  params = up.init(jax.random.key(0), jnp.asarray(frames, jnp.float32))
+  params = jax.tree_util.tree_map(lambda p: jnp.asarray(rng.normal(size=p.shape), jnp.float32), params)
+  want = frames
+  for i, s in enumerate(SCALES):
+    kernel = np.asarray(params['params'][f'stage_{i}'], np.float64)[:, :, 0, 0]  # [2s + 1, 3]
+    stretched = np.pad(np.repeat(want, s, axis=1), ((0, 0), (s, s), (1, 1)))
+    t = want.shape[1] * s
+    want = sum(kernel[k, f] * stretched[:, k:k + t, f:f + M] for k in range(2 * s + 1) for f in range(3))
+  out = np.asarray(up.apply(params, jnp.asarray(frames, jnp.float32)))
+  np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
 def test_transposed_at_init_interpolates_linearly_between_block_centres():
   frames = np.broadcast_to(np.arange(10.0)[None, :, None], (1, 10, M)).astype(np.float32)
   out, _ = _apply('transposed', frames)

@@ -200,6 +200,7 @@ def test_the_shipped_configs_are_r9y9s_model_and_pass_their_checks():
     ('model.upsample.mode', 'linear', "model.upsample.mode='linear'"),
     ('data.sample_size', 40, 'data.sample_size=40'),
     ('model.mel.fmax', 9000.0, 'fmax (9000.0)'),
+    ('model.upsample.freq_kernel', 2, 'model.upsample.freq_kernel=2: must be an odd integer >= 1'),
     ('model.lpc_order', -1, 'model.lpc_order=-1: must be an integer >= 0'),
     ('model.lpc_order', 32, 'must be below half of model.mel.n_fft=64'),
 ])

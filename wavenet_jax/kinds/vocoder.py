@@ -79,6 +79,9 @@ def check(config):
     raise ConfigError(f'model.upsample.scales={tuple(u.scales)}: their product must be model.mel.hop={m.mel.hop}')
   if not isinstance(u.lookahead, int) or u.lookahead < 0:
     raise ConfigError(f'model.upsample.lookahead={u.lookahead!r}: must be an integer >= 0 (frames)')
+  fk = u.freq_kernel
+  if not isinstance(fk, int) or isinstance(fk, bool) or fk < 1 or fk % 2 == 0:
+    raise ConfigError(f'model.upsample.freq_kernel={fk!r}: must be an odd integer >= 1 (mel bands, centred)')
   order = m.get('lpc_order', 0)
   if not isinstance(order, int) or isinstance(order, bool) or order < 0:
     raise ConfigError(f'model.lpc_order={order!r}: must be an integer >= 0 (0 = no linear prediction)')

@@ -3,7 +3,8 @@
 Frame i stands for samples [i·hop, (i+1)·hop). Modes:
   stretch_conv  r9y9/wavenet_vocoder's: per stage (scales multiplying to the hop) each step is
                 repeated `scale` times, then a 2-D conv over (time, mel) of kernel
-                (2·scale + 1, freq_kernel) smooths it, initialised to the average
+                (2·scale + 1, freq_kernel) smooths it, initialised to the average (both
+                computed at once at the stage's input rate)
   transposed    per stage a transposed conv of kernel 2·scale, stride scale, its taps shared
                 over the mel bands, centred on each step's block (initialised to linear
                 interpolation between block centres)
@@ -57,16 +58,33 @@ class Upsampler(nn.Module):
       return jnp.repeat(x, self.hop, axis=1)
     for i, s in enumerate(self.scales):
       if self.mode == 'stretch_conv':
-        x = jnp.repeat(x, s, axis=1)  # [B, T·s, M]
         shape = (2 * s + 1, self.freq_kernel, 1, 1)
         kernel = self.param(f'stage_{i}', nn.initializers.constant(1.0 / np.prod(shape[:2])), shape)
-        x = jax.lax.conv_general_dilated(  # over (time, mel) as an image of one channel
-            x[..., None].astype(kernel.dtype), kernel, (1, 1), ((s, s), ((self.freq_kernel - 1) // 2,) * 2),
-            dimension_numbers=('NHWC', 'HWIO', 'NHWC'))[..., 0]
+        x = _stretch_conv_stage(x.astype(kernel.dtype), kernel[:, :, 0, 0], s)
       else:  # transposed: kernel 2s, stride s, one tap per time offset shared over the mels
         taps = self.param(f'stage_{i}', _bilinear(s), (2 * s,))
         x = _transposed_stage(x, taps, s)
     return x
+
+
+def _stretch_conv_stage(x, kernel, s):
+  """x [B, T, M] -> [B, T·s, M]: x repeated s times along time, then correlated over (time, mel)
+  with kernel [2s + 1, fk] (odd fk), zeros beyond the ends: r9y9's stretch and 2-D conv.
+
+  Computed at x's rate (polyphase): output j·s + r reads repeated samples j·s + r - s ..
+  j·s + r + s, copies of x[j - 1], x[j], x[j + 1] only, so the taps reading the same copy are
+  summed first and each output costs 3·fk products, not (2s + 1)·fk, with no repeated copy.
+  """
+  b, t, m = x.shape
+  fk = kernel.shape[1]
+  c = (fk - 1) // 2
+  r, k = np.arange(s)[:, None], np.arange(2 * s + 1)[None, :]
+  neighbour = (r + k - s) // s  # [s, 2s + 1]: which of x[j - 1], x[j], x[j + 1] tap k reads at phase r
+  select = jnp.asarray(np.stack([neighbour == d for d in (-1, 0, 1)], axis=1), kernel.dtype)  # [s, 3, 2s + 1]
+  weights = jnp.einsum('rdk,kf->rdf', select, kernel).reshape(s, 3 * fk)  # [s, (d, f)]
+  padded = jnp.pad(x, ((0, 0), (1, 1), (c, c)))  # [B, T + 2, M + 2c]
+  views = jnp.stack([padded[:, d:d + t, f:f + m] for d in range(3) for f in range(fk)], axis=-1)  # [B, T, M, 3fk]
+  return jnp.einsum('btmq,rq->btrm', views, weights).reshape(b, t * s, m)
 
 
 def _transposed_stage(x, taps, s):
