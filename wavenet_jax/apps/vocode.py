@@ -48,11 +48,8 @@ class Conditioning:
     self.shape = (frames.shape[0], frames.shape[1] * model.hop, frames.shape[2])
 
   def __getitem__(self, index):
-    rows, samples = index
-    assert rows == slice(None), index
-    a, b, _ = samples.indices(self.shape[1])
     hop = self.model.hop
-    f0, f1 = a // hop, -(-b // hop)
+    a, b, f0, f1 = _frame_span(index, self.shape[1], hop)
     lc = _condition(self.model, self.params, self.frames[:, f0:f1 + 2 * self.model.margin])  # [B, (f1-f0)·hop, M]
     return lc[:, a - f0 * hop:b - f0 * hop]
 
@@ -68,10 +65,16 @@ class Taps:
     self.shape = (frames.shape[0], frames.shape[1] * self.hop, model.lpc_order)
 
   def __getitem__(self, index):
-    rows, samples = index
-    assert rows == slice(None), index
-    a, b, _ = samples.indices(self.shape[1])
-    return np.repeat(self.taps[:, a // self.hop:-(-b // self.hop)], self.hop, axis=1)[:, a % self.hop:][:, :b - a]
+    a, b, f0, f1 = _frame_span(index, self.shape[1], self.hop)
+    return np.repeat(self.taps[:, f0:f1], self.hop, axis=1)[:, a - f0 * self.hop:b - f0 * self.hop]
+
+
+def _frame_span(index, length: int, hop: int):
+  """A [:, a:b] index over `length` samples -> (a, b, f0, f1): frames f0..f1 - 1 cover them."""
+  rows, samples = index
+  assert rows == slice(None), index
+  a, b, _ = samples.indices(length)
+  return a, b, a // hop, -(-b // hop)
 
 
 def read_frames(model: Vocoder, path):
