@@ -46,8 +46,7 @@ def levinson(r):
 
 def filters(features, m, sample_rate: int, order: int):
   """Log-mels [..., F, M] on input/mel.py's scale -> predictor taps [..., F, order]."""
-  db = features * -m.min_level_db + m.min_level_db + m.ref_level_db
-  mags = 10.0 ** (db / 20)  # [..., F, M], mel.denormalize_magnitudes in jnp
+  mags = mel.denormalize_magnitudes(features, m, xp=jnp)  # [..., F, M]
   inverse = _inverse_basis(int(sample_rate), int(m.n_fft), int(m.num_mels), float(m.fmin), float(m.fmax))
   power = jnp.maximum(mags @ inverse, 0.0) ** 2 + POWER_FLOOR  # [..., F, K]
   r = jnp.fft.irfft(power, n=m.n_fft, axis=-1)[..., :order + 1] * lag_window(order, sample_rate)

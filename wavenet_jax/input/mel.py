@@ -113,7 +113,9 @@ def log_mel(audio, m, sample_rate: int, padded: bool = False):
   return normalize(magnitudes(audio, m, sample_rate, padded), m)
 
 
-def denormalize_magnitudes(features, m):
-  """`log_mel`'s inverse up to its clipping: [0, 1] -> mel magnitudes (Griffin-Lim's input)."""
-  db = np.asarray(features, np.float64) * -m.min_level_db + m.min_level_db + m.ref_level_db
+def denormalize_magnitudes(features, m, xp=np):
+  """`log_mel`'s inverse up to its clipping: [0, 1] -> mel magnitudes (Griffin-Lim's input, in
+  float64; with xp=jnp in the features' dtype, for linear prediction's filters)."""
+  features = np.asarray(features, np.float64) if xp is np else xp.asarray(features)
+  db = features * -m.min_level_db + m.min_level_db + m.ref_level_db
   return 10.0 ** (db / 20)

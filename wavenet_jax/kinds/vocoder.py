@@ -10,7 +10,7 @@ categorical head over mu-law classes of x_t - p_t.
 import jax.numpy as jnp
 import numpy as np
 
-from wavenet_jax.common.config_checks import ConfigError
+from wavenet_jax.common.config_checks import ConfigError, positive_int
 from wavenet_jax.input import mel
 from wavenet_jax.kinds import likelihood, wavenet
 from wavenet_jax.kinds.registry import Kind
@@ -80,7 +80,7 @@ def check(config):
   if not isinstance(u.lookahead, int) or u.lookahead < 0:
     raise ConfigError(f'model.upsample.lookahead={u.lookahead!r}: must be an integer >= 0 (frames)')
   fk = u.freq_kernel
-  if not isinstance(fk, int) or isinstance(fk, bool) or fk < 1 or fk % 2 == 0:
+  if not positive_int(fk) or fk % 2 == 0:
     raise ConfigError(f'model.upsample.freq_kernel={fk!r}: must be an odd integer >= 1 (mel bands, centred)')
   order = m.get('lpc_order', 0)
   if not isinstance(order, int) or isinstance(order, bool) or order < 0:
