@@ -136,6 +136,7 @@ def _base():
   c.eval.batch_size = 4
   c.eval.crops_per_example = 1  # Random but fixed crops per validation clip.
   c.eval.seed = 1234
+  c.eval.step = 0  # --mode=eval: the checkpoint to evaluate; 0 = the latest.
   c.eval.baseline = True  # Classifiers: score MFCC statistics + logistic regression beside the model (cached).
   # Vocoders (model.kind='vocoder'): --mode=eval also resynthesises the split's first vocode_clips clips
   # (each cut to vocode_seconds) and scores them and Griffin-Lim from the same log-mels (LSD, MCD, PESQ, STOI).

@@ -16,8 +16,9 @@ zeroed, while the mixture of logistics (:mol) and the Gaussian (:gaussian) still
 (0.0 bits) and make noise; the predictor then gives it the formants (docs/performance.md).
 Expect validation ~5.4 bits/sample (of excitation) and, on the first 4 validation clips,
 STOI ~0.7 and PESQ ~1.1 against Griffin-Lim's 0.93 and 2.4: the formants right, a noise
-excitation. A WaveNet vocoder needs far more training (r9y9: ~1M steps on a GPU) to pass
-Griffin-Lim; this config shows the whole path working, not that quality.
+excitation. Trained 47x longer on a GPU it still does not pass Griffin-Lim on recorded speech
+(docs/performance.md): that takes recorded speech, a larger net and far more training (r9y9:
+LJSpeech, ~1M GPU steps); this config shows the whole path working, not that quality.
 Any speech corpus works the same way: `--config.data.corpus=vctk
 --config.data.source=/path/to/VCTK-Corpus` (or librispeech, ljspeech, folder).
 """

@@ -137,17 +137,25 @@ def test_launch_demo_end_to_end_and_eval(demo_dir, tmp_path):
             f'--config.data.source={demo_dir}', '--config.data.sample_size=64',
             '--config.model.dilations=(1,2,4)', '--config.model.skip_channels=16',
             '--config.train.batch_size=2', '--config.eval.batch_size=2']
-  out = subprocess.run(common + ['--config.train.num_train_steps=3', '--config.train.log_every_steps=1'],
+  out = subprocess.run(common + ['--config.train.num_train_steps=3', '--config.train.log_every_steps=1',
+                                 '--config.train.checkpoint_every_steps=2'],
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
   assert out.returncode == 0, out.stderr[-3000:]
   assert 'step 3/3' in out.stdout and 'bits/sample' in out.stdout
-  assert os.path.isdir(os.path.join(workdir, 'checkpoints', '3'))
-  ev = subprocess.run(common + ['--mode=eval'], cwd=ROOT, capture_output=True, text=True, timeout=300)
-  assert ev.returncode == 0, ev.stderr[-3000:]
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['2', '3']
   import json
-  metrics = json.load(open(os.path.join(workdir, 'eval_validation.json')))
-  assert metrics['step'] == 3 and len(metrics['bits_per_sample_per_class']) >= 6
-  assert 0 < metrics['bits_per_sample'] <= 8
+  for step in (2, None):  # eval.step=2, then the latest
+    ev = subprocess.run(common + ['--mode=eval'] + ([f'--config.eval.step={step}'] if step else []),
+                        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    metrics = json.load(open(os.path.join(workdir, 'eval_validation.json')))
+    assert metrics['step'] == (step or 3) and len(metrics['bits_per_sample_per_class']) >= 6
+    assert 0 < metrics['bits_per_sample'] <= 8
+  ev = subprocess.run(common + ['--mode=eval', '--config.eval.step=7'], cwd=ROOT, capture_output=True, text=True,
+                      timeout=300)
+  assert ev.returncode == 2
+  where = os.path.join(workdir, 'checkpoints')
+  assert ev.stderr.strip().splitlines()[-1] == f'error: {where}: no checkpoint at step 7 (eval.step); it has 2, 3'
 
   # --mode=generate: every class, from silence and from a prime wav, in chunks.
   from wavenet_jax.input import audio

@@ -187,7 +187,7 @@ def plot(out_dir, name, vectors, labels, what, perplexity, seed, annotate, class
 
 def _check_options(l):
   n = l.max_examples
-  if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+  if not config_checks.positive_int(n):
     raise config_checks.ConfigError(f'latent.max_examples={n!r}: must be an integer >= 1')
   if isinstance(l.tsne_perplexity, bool) or not isinstance(l.tsne_perplexity, (int, float)) \
       or not l.tsne_perplexity > 0:

@@ -39,7 +39,7 @@ def encode_files(config, workdir: str):
   """--mode=encode: every audio file under embeddings.input -> one .npy; returns the paths."""
   e = config.embeddings
   for key in ('batch_size', 'chunk_frames'):
-    if not isinstance(e[key], int) or isinstance(e[key], bool) or e[key] < 1:
+    if not config_checks.positive_int(e[key]):
       raise config_checks.ConfigError(f'embeddings.{key}={e[key]!r}: must be an integer >= 1')
   if not e.input:
     raise config_checks.ConfigError('embeddings.input is empty: set it to a folder of audio files '

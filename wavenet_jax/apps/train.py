@@ -243,8 +243,8 @@ def _duration(seconds):
 
 
 def evaluate(config, workdir: str, split: str = '', step=None) -> dict:
-  """`--mode=eval`: the latest checkpoint's (or `step`'s) metrics on `split`, printed and
-  written to WORKDIR/eval_<split>.json.
+  """`--mode=eval`: the metrics of checkpoint `step` (default eval.step; 0 = the latest) on
+  `split`, printed and written to WORKDIR/eval_<split>.json.
 
   NLL in bits/sample (per class too) for WaveNets and autoencoders; for classifiers accuracy,
   top-5, per-class accuracy and the confusion matrix (also drawn to WORKDIR/confusion_<split>.png),
@@ -255,11 +255,13 @@ def evaluate(config, workdir: str, split: str = '', step=None) -> dict:
   split = split or config.data.eval_split
   tx, _ = optim.make_optimizer(config.train)
   target = run.init_state(tx)
+  step = (config.eval.step or None) if step is None else step
   ckpt = checkpointing.Checkpointer(run.workdir, read_only=True)
   if ckpt.latest_step() is None:
     raise checkpointing.CheckpointError(f'{run.workdir}: no checkpoint to evaluate')
   if step is not None and step not in ckpt.all_steps():
-    raise checkpointing.CheckpointError(f'{ckpt.directory}: no checkpoint at step {step}')
+    raise checkpointing.CheckpointError(f'{ckpt.directory}: no checkpoint at step {step} (eval.step); '
+                                        f'it has {", ".join(map(str, ckpt.all_steps()))}')
   state, meta = ckpt.restore(step, target=target)
   ckpt.close()
   eval_step = steps.make_eval_step(run.kind, run.model, config, len(run.class_names), run.mesh)

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from wavenet_jax.common.config_checks import ConfigError
+from wavenet_jax.common.config_checks import ConfigError, positive_int
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -49,7 +49,7 @@ def check(m, sample_rate: int, key='model.mel') -> None:
   """One line naming the key for settings that cannot make a spectrogram."""
   for name in ('num_mels', 'n_fft', 'hop', 'win_length'):
     value = getattr(m, name)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+    if not positive_int(value):
       raise ConfigError(f'{key}.{name}={value!r}: must be an integer >= 1')
   if m.win_length > m.n_fft:
     raise ConfigError(f'{key}.win_length={m.win_length}: must be <= {key}.n_fft={m.n_fft}')
