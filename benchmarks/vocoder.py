@@ -1,7 +1,7 @@
 """Vocoder speed and quality: real-time factors of r9y9's size, and a trained vocoder vs Griffin-Lim.
 
-    python -m benchmarks.vocoder rtf [--seconds 0.25] [--json PATH]
-    python -m benchmarks.vocoder scores --workdir runs/demo_vocoder --speech DIR [--json PATH]
+    python -m benchmarks.vocoder rtf [--seconds 0.25] [--fold_frames N] [--json PATH]
+    python -m benchmarks.vocoder scores --workdir runs/demo_vocoder --speech DIR [--fold_frames N] [--json PATH]
     python -m benchmarks.vocoder train [--steps 5] [--json PATH]
 
 rtf: configs/ljspeech_vocoder.py's model (24 layers, 128/256/128, r9y9's upsampler) with
@@ -9,14 +9,16 @@ random weights, for each head (mixture of 10 logistics, Gaussian, 256-way catego
 that softmax over a linear predictor's excitation, `:lpc`), vocoding 1 and 8 files of
 `--seconds` of random log-mels at once, as --mode=vocode draws them (apps/vocode.draw_chunks:
 the conditioning a chunk at a time, one lax.scan per chunk). The value is seconds of audio made per second of wall time (1 = real time), timed
-after a first, compiling run.
+after a first, compiling run. --fold_frames N adds one file of 8 x `--seconds` vocoded as
+segments of N frames side by side (vocode.fold_frames, --overlap_frames of overlap).
 
 scores: a trained vocoder's checkpoint resynthesises every recording under --speech
 (audio -> log-mels -> audio, at generate.temperature of the checkpoint's config or
 --temperature), Griffin-Lim inverts the same log-mels, and both are scored against the
-recording (training/speech_scores.py). Goal: the vocoder above Griffin-Lim on PESQ and STOI
-on speech it did not train on; LSD and MCD are reported too (Griffin-Lim optimises the
-magnitudes they measure). docs/performance.md says which recordings were used.
+recording (training/speech_scores.py); --fold_frames as vocode.fold_frames. Goal: the vocoder
+above Griffin-Lim on PESQ and STOI on speech it did not train on; LSD and MCD are reported too
+(Griffin-Lim optimises the magnitudes they measure). docs/performance.md says which recordings
+were used.
 
 train: seconds per train step of configs/demo_vocoder.py (its batch of 8 x 2,048 predicted
 samples, each crop with the receptive field and the frames' context) and of
@@ -45,16 +47,22 @@ HEADS = ('', 'gaussian', 'categorical', 'lpc')  # configs/ljspeech_vocoder.py's 
 DEMO_BUDGET_S = 15 * 60  # the demo's training budget on a 2-core CPU (issue 29, point 5)
 
 
-def real_time_factor(head, files, seconds):
+def real_time_factor(head, files, seconds, fold=None):
+  """Seconds of audio per wall second vocoding `files` files of `seconds` each (one folded file:
+  fold = (segment, overlap) frames)."""
   c = ljspeech_vocoder.get_config(head or None)
   kind = registry.of(c.model)
   model = kind.build(c, kind.num_classes(c, 1))  # one speaker: no speaker embedding
   params = jax.jit(model.init)(jax.random.key(0), *vocoder_kind.init_inputs(model, c.model))
   num_frames = int(seconds * c.data.sample_rate) // model.hop
   frames = np.random.default_rng(0).uniform(0.2, 0.8, (files, num_frames, model.features.num_mels))
-  g = ml_collections.ConfigDict(dict(seed=0, temperature=1.0, top_k=0, top_p=1.0, chunk_size=num_frames * model.hop))
+  g = ml_collections.ConfigDict(dict(seed=0, temperature=1.0, top_k=0, top_p=1.0, chunk_size=num_frames * model.hop,
+                                     batch_size=64))
 
   def run():
+    if fold:
+      vocode.draw_folded(model, params, frames[0].astype(np.float32), None, g, c.model.mu_law, fold)
+      return
     for chunk in vocode.draw_chunks(model, params, frames.astype(np.float32), None, g, c.model.mu_law):
       jax.block_until_ready(chunk)
 
@@ -64,15 +72,18 @@ def real_time_factor(head, files, seconds):
   return files * num_frames * model.hop / c.data.sample_rate / (time.perf_counter() - start)
 
 
-def rtf_table(seconds, json_path):
+def rtf_table(seconds, fold, json_path):
   figures = {}
   for head in HEADS:
     for files in (1, 8):
       figures[f'rtf_{head or "mol"}_{files}_files'] = round(real_time_factor(head, files, seconds), 4)
-  table.report(figures, 'configs/ljspeech_vocoder.py, random weights', {}, json_path)
+    if fold:
+      figures[f'rtf_{head or "mol"}_1_file_folded'] = round(real_time_factor(head, 1, 8 * seconds, fold), 4)
+  table.report(figures, 'configs/ljspeech_vocoder.py, random weights' + (f', fold {fold}' if fold else ''), {},
+               json_path)
 
 
-def scores_table(workdir, speech, temperature, json_path):
+def scores_table(workdir, speech, temperature, fold, json_path):
   model, params, meta = trained.load_vocoder(workdir)
   rate, m = model.sample_rate, model.features
   g = ml_collections.ConfigDict(dict(seed=0, temperature=temperature, top_k=0, top_p=1.0,
@@ -83,7 +94,8 @@ def scores_table(workdir, speech, temperature, json_path):
   with tempfile.TemporaryDirectory() as out:
     items = [(f'{i:03d}', vocode.read_frames(model, p)) for i, p in enumerate(paths)]
     gc_ids = np.zeros(len(items), np.int32) if model.decoder.gc_cardinality else None
-    written = vocode.vocode_batches(model, params, items, gc_ids, out, g, meta['model']['mu_law'], 'recordings')
+    written = vocode.vocode_batches(model, params, items, gc_ids, out, g, meta['model']['mu_law'], 'recordings',
+                                    fold)
     for path, (_, frames), vocoded in zip(paths, items, written):
       x = audio.load(path, rate, min_rate=2 * m.fmax)
       x = np.pad(x, (0, -len(x) % m.hop))
@@ -96,7 +108,8 @@ def scores_table(workdir, speech, temperature, json_path):
     figures[f'griffin_lim_{key}'] = None if gl[key] is None else round(gl[key], 3)
   goals = {'vocoder_pesq': f'> griffin_lim_pesq ({figures["griffin_lim_pesq"]})',
            'vocoder_stoi': f'> griffin_lim_stoi ({figures["griffin_lim_stoi"]})'}
-  table.report(figures, f'{workdir} step {meta["step"]}, temperature {temperature}', goals, json_path)
+  setting = f'{workdir} step {meta["step"]}, temperature {temperature}' + (f', fold {fold}' if fold else '')
+  table.report(figures, setting, goals, json_path)
 
 
 def train_table(timed_steps, json_path):
@@ -120,14 +133,17 @@ def main():
   parser.add_argument('--speech', help='scores: a folder of recordings (.wav, .flac)')
   parser.add_argument('--temperature', type=float, default=1.0)
   parser.add_argument('--steps', type=int, default=5, help='train: timed steps after a first one')
+  parser.add_argument('--fold_frames', type=int, default=0, help='rtf, scores: vocode.fold_frames (0 = off)')
+  parser.add_argument('--overlap_frames', type=int, default=8, help='with --fold_frames: vocode.overlap_frames')
   parser.add_argument('--json')
   args = parser.parse_args()
+  fold = (args.fold_frames, args.overlap_frames) if args.fold_frames else None
   if args.what == 'rtf':
-    rtf_table(args.seconds, args.json)
+    rtf_table(args.seconds, fold, args.json)
   elif args.what == 'train':
     train_table(args.steps, args.json)
   else:
-    scores_table(args.workdir, args.speech, args.temperature, args.json)
+    scores_table(args.workdir, args.speech, args.temperature, fold, args.json)
 
 
 if __name__ == '__main__':

@@ -181,6 +181,10 @@ def _base():
   c.vocode.input = ''  # A file or folder (recursive) of audio or of .npy log-mels [frames, num_mels] in [0, 1].
   c.vocode.out_dir = ''  # '' = WORKDIR/vocoded.
   c.vocode.class_id = 0  # A multi-speaker vocoder's speaker (class id).
+  # > 0: each file is cut into segments of fold_frames frames sampled side by side, generate.batch_size at a
+  # time, then crossfaded (generation/folding.py): a long file up to ~segments x faster; 0 = one exact stream.
+  c.vocode.fold_frames = 0
+  c.vocode.overlap_frames = 8  # With fold_frames: each segment starts this early (half warm-up, half crossfade).
 
   # launch.py --mode=embeddings (wavenet_jax/apps/embedding_plots.py): a WaveNet's class embedding table, or an
   # NSynth encoder's vectors of a data split (eval.batch_size crops at a time), saved and plotted.

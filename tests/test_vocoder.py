@@ -315,3 +315,54 @@ def test_a_wavenet_checkpoint_cannot_vocode(tmp_path):
   np.save(tmp_path / 'x.npy', np.zeros((2, 8), np.float32))
   with pytest.raises(checkpointing.CheckpointError, match="model.kind 'wavenet' is not a vocoder"):
     vocode.vocode_files(_vocode_config(str(tmp_path / 'run'), tmp_path / 'x.npy'), str(tmp_path / 'w'))
+
+
+def test_folded_segments_condition_as_the_whole_file_and_join_with_a_linear_crossfade(vocoder_run):
+  from wavenet_jax.apps import vocode
+  from wavenet_jax.generation import folding
+  _, _, model, params = vocoder_run
+  frames = np.random.default_rng(8).uniform(0.1, 0.9, (11, 8)).astype(np.float32)
+  size, overlap, m = 4, 2, model.margin
+  segments = folding.windows(frames, size, overlap, m)  # 3 segments: frames [-2, 4), [2, 8), [6, 12)
+  assert segments.shape == (3, m + overlap + size + m, 8)
+  lc = vocode.Conditioning(model, params, segments, with_margins=True)[:, :]  # [3, (overlap + size)·hop, 8]
+  padded = np.pad(frames, ((m + overlap, 12 - 11 + m), (0, 0)))  # the file, 2 frames of silence before
+  whole = model.apply(params, jnp.asarray(padded[None]), method=vocoder.Vocoder.condition)[0]  # one pass
+  for k in range(3):
+    np.testing.assert_allclose(lc[k], whole[k * size * HOP:(k * size + overlap + size) * HOP], atol=1e-5)
+  # Constant segments 1, 2, 3 of 4 samples after 4 of overlap: a fade over 2 samples before each seam.
+  joined = folding.join(np.repeat([[1.0], [2.0], [3.0]], 8, axis=1), 4, 4)
+  np.testing.assert_allclose(joined, [1, 1, 1.25, 1.75, 2, 2, 2.25, 2.75, 3, 3, 3, 3])
+
+
+def test_folded_vocoding_is_each_segment_sampled_alone_then_crossfaded(vocoder_run, tmp_path):
+  """A file cut into 3 segments of 4 frames (overlap 2), sampled 2 at a time in chunks that cut
+  frames: the wav is each segment generated alone over its slice of the file's conditioning
+  (its own key), joined in numpy; bad fold settings fail in one line first."""
+  import soundfile
+  from wavenet_jax.apps import vocode
+  workdir, c, model, params = vocoder_run
+  frames = np.random.default_rng(9).uniform(0.1, 0.9, (11, 8)).astype(np.float32)
+  np.save(tmp_path / 'tts.npy', frames)
+  for key, bad in (('fold_frames', -1), ('overlap_frames', True)):
+    config = _vocode_config(workdir, tmp_path / 'tts.npy')
+    config.vocode[key] = bad
+    with pytest.raises(ConfigError, match=f'vocode.{key}={bad!r}: must be an integer >= 0'):
+      vocode.vocode_files(config, str(tmp_path / 'w'))
+  config = _vocode_config(workdir, tmp_path / 'tts.npy', chunk_size=24, batch_size=2)
+  config.vocode.fold_frames, config.vocode.overlap_frames = 4, 2
+  vocode.vocode_files(config, str(tmp_path / 'w'))
+  wav, _ = soundfile.read(tmp_path / 'w' / 'vocoded' / 'tts.wav', dtype='float32')
+  m, size, overlap = model.margin, 4 * HOP, 2 * HOP
+  padded = np.pad(frames, ((m + 2, 1 + m), (0, 0)))
+  whole = model.apply(params, jnp.asarray(padded[None]), method=vocoder.Vocoder.condition)  # [1, 14·hop, 8]
+  alone = [np.asarray(vocode.to_audio(model, generate.generate(
+      model.decoder, {'params': params['params']['decoder']}, jax.random.fold_in(jax.random.key(7), k)[None],
+      overlap + size, jnp.asarray([2]), 1.0, c.model.mu_law, lc=whole[:, k * size:k * size + overlap + size]),
+      c.model.mu_law))[0] for k in range(3)]
+  expected = np.concatenate([a[overlap:] for a in alone])
+  w = (np.arange(HOP) + 0.5) / HOP  # the fade: the last half of the overlap
+  for k in (1, 2):
+    expected[k * size - HOP:k * size] = (1 - w) * alone[k - 1][-HOP:] + w * alone[k][overlap - HOP:overlap]
+  assert wav.shape == (11 * HOP,) and np.std(wav) > 0
+  np.testing.assert_allclose(wav, expected[:11 * HOP], atol=1 / 32768)

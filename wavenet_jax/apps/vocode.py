@@ -8,9 +8,12 @@ to [0, 1]). Frame i becomes samples [i·hop, (i+1)·hop). Each file gives
 WORKDIR/vocoded/<name>.wav (subfolders kept) and <name>.png, its input's log-mels above
 the output's. Files are generated `generate.batch_size` at a time, `generate.chunk_size`
 samples per scan; the conditioning is computed a chunk at a time with its margin frames
-(`Conditioning`), so memory does not grow with length.
+(`Conditioning`), so memory does not grow with length. vocode.fold_frames > 0 instead cuts each
+file into segments of that many frames sampled side by side (generation/folding.py): one long
+file several times faster, crossfaded at the seams.
 """
 import os
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -20,7 +23,7 @@ from wavenet_jax.apps import generate_files
 from wavenet_jax.apps.encode_synthesize import AUDIO_EXTENSIONS
 from wavenet_jax.checkpoints import trained
 from wavenet_jax.common import config_checks, files, plots
-from wavenet_jax.generation import generate
+from wavenet_jax.generation import folding, generate
 from wavenet_jax.input import audio, lpc, mel
 from wavenet_jax.models import heads
 from wavenet_jax.models.vocoder import Vocoder
@@ -40,12 +43,15 @@ def audio_frames(model: Vocoder, wav):
 class Conditioning:
   """A vocoder's upsampled conditioning of frames [B, F, M] read as lc [B, F·hop, M], one
   slice at a time: each slice is computed from its frames and `margin` frames each side
-  (zeros past the ends, as training sees a clip's), so it equals one pass over the whole."""
+  (zeros past the ends, as training sees a clip's), so it equals one pass over the whole.
+  with_margins: the frames [B, margin + F + margin, M] already carry their margins (folded segments)."""
 
-  def __init__(self, model: Vocoder, params, frames):
+  def __init__(self, model: Vocoder, params, frames, with_margins=False):
     self.model, self.params = model, params
-    self.frames = np.pad(np.asarray(frames, np.float32), ((0, 0), (model.margin,) * 2, (0, 0)))
-    self.shape = (frames.shape[0], frames.shape[1] * model.hop, frames.shape[2])
+    margins = 0 if with_margins else model.margin
+    self.frames = np.pad(np.asarray(frames, np.float32), ((0, 0), (margins,) * 2, (0, 0)))
+    num_frames = self.frames.shape[1] - 2 * model.margin
+    self.shape = (frames.shape[0], num_frames * model.hop, frames.shape[2])
 
   def __getitem__(self, index):
     hop = self.model.hop
@@ -103,6 +109,7 @@ def read_frames(model: Vocoder, path):
 def vocode_files(config, workdir: str):
   g, v = config.generate, config.vocode
   generate_files.check_sampling(g, ('batch_size', 'chunk_size'))
+  fold = check_fold(v)
   workdir = config_checks.check_workdir(workdir)
   model, params, meta = trained.load_vocoder(v.checkpoint or workdir)
   heads.check_sampling(model.decoder.output, g)
@@ -117,14 +124,28 @@ def vocode_files(config, workdir: str):
   out_dir = v.out_dir or os.path.join(workdir, 'vocoded')
   if model.decoder.gc_cardinality:
     gc_ids = jnp.full((len(items),), v.class_id, jnp.int32)
-  written = vocode_batches(model, params, items, gc_ids, out_dir, g, meta['model']['mu_law'], 'files')
+  written = vocode_batches(model, params, items, gc_ids, out_dir, g, meta['model']['mu_law'], 'files', fold)
   print(f'wrote {len(written)} wav files (+ spectrogram PNGs) to {out_dir}', flush=True)
   return written
 
 
-def vocode_batches(model: Vocoder, params, items, gc_ids, out_dir, g, mu_law, label):
+def check_fold(v):
+  """vocode.fold_frames and overlap_frames -> (segment, overlap) frames, or None when off."""
+  for key in ('fold_frames', 'overlap_frames'):
+    if not config_checks.nonnegative_int(v[key]):
+      raise config_checks.ConfigError(f'vocode.{key}={v[key]!r}: must be an integer >= 0')
+  return (v.fold_frames, v.overlap_frames) if v.fold_frames else None
+
+
+def vocode_batches(model: Vocoder, params, items, gc_ids, out_dir, g, mu_law, label, fold=None):
   """items [(name, log-mels [F, M])] -> out_dir/<name>.wav and .png each, `g.batch_size` files
-  at a time; gc_ids [N] (a multi-speaker vocoder's speakers) or None. Returns the wav paths."""
+  at a time; gc_ids [N] (a multi-speaker vocoder's speakers) or None. fold (segment, overlap
+  frames): each file instead as segments side by side, `g.batch_size` at a time. Returns the
+  wav paths."""
+  if fold:
+    return [_vocode_folded(model, params, name, frames, None if gc_ids is None else gc_ids[i], out_dir, g,
+                           mu_law, fold, f'{label} {i + 1}/{len(items)}')
+            for i, (name, frames) in enumerate(items)]
   written = []
   for b in range(0, len(items), g.batch_size):
     batch = items[b:b + g.batch_size]
@@ -134,12 +155,15 @@ def vocode_batches(model: Vocoder, params, items, gc_ids, out_dir, g, mu_law, la
   return written
 
 
-def draw_chunks(model: Vocoder, params, frames, gc_ids, g, mu_law):
+def draw_chunks(model: Vocoder, params, frames, gc_ids, g, mu_law, keys=None, with_margins=False):
   """Log-mels [B, F, M] -> the draws of F·hop samples each, `g.chunk_size` at a time (`to_audio`
-  makes them samples)."""
-  keys = jnp.stack([jax.random.key(g.seed)] * len(frames))
-  lc = Conditioning(model, params, frames)
-  taps = Taps(model, frames) if model.lpc_order else None
+  makes them samples); keys [B] (default: generate.seed's for every file). with_margins: frames
+  [B, margin + F + margin, M] with their margins, as `Conditioning` takes them."""
+  if keys is None:
+    keys = jnp.stack([jax.random.key(g.seed)] * len(frames))
+  lc = Conditioning(model, params, frames, with_margins)
+  own = frames[:, model.margin:frames.shape[1] - model.margin] if with_margins else frames  # [B, F, M]
+  taps = Taps(model, own) if model.lpc_order else None
   return generate.generate_chunks(model.decoder, {'params': params['params']['decoder']}, keys, lc.shape[1],
                                   g.chunk_size, gc_ids, g.temperature, mu_law,
                                   generate.silence(model.decoder, len(frames), mu_law), g.top_k, g.top_p, lc=lc,
@@ -167,6 +191,38 @@ def _vocode_batch(model: Vocoder, params, batch, gc_ids, out_dir, g, mu_law, lab
   for path, (name, f) in zip(paths, batch):
     _save_pair(path[:-4] + '.png', f, audio.load(path, model.sample_rate), model, name)
   return paths
+
+
+def _vocode_folded(model: Vocoder, params, name, frames, gc_id, out_dir, g, mu_law, fold, label):
+  """One file's log-mels [F, M] -> out_dir/<name>.wav and .png, sampled as folded segments."""
+  wav = draw_folded(model, params, frames, gc_id, g, mu_law, fold, label)
+  path = os.path.join(out_dir, name + '.wav')
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  audio.write_wav(path, wav, model.sample_rate)
+  _save_pair(path[:-4] + '.png', frames, wav, model, name)
+  return path
+
+
+def draw_folded(model: Vocoder, params, frames, gc_id, g, mu_law, fold, label=''):
+  """One file's log-mels [F, M] -> its samples [F·hop], drawn as segments of fold = (size,
+  overlap) frames side by side, `g.batch_size` at a time (generation/folding.py)."""
+  size, overlap = fold
+  segments = folding.windows(frames, size, overlap, model.margin)  # [K, margin + overlap + size + margin, M]
+  k = len(segments)
+  if k > g.batch_size:  # silent segments fill the last batch: one compiled shape for every long file
+    segments = np.pad(segments, ((0, -k % g.batch_size), (0, 0), (0, 0)))
+  keys = jnp.stack([jax.random.fold_in(jax.random.key(g.seed), i) for i in range(len(segments))])
+  drawn = []
+  for b in range(0, len(segments), g.batch_size):
+    part = segments[b:b + g.batch_size]
+    ids = None if gc_id is None else jnp.full((len(part),), gc_id, jnp.int32)
+    chunks = draw_chunks(model, params, part, ids, g, mu_law, keys[b:b + len(part)], with_margins=True)
+    drawn.append(np.concatenate([to_audio(model, c, mu_law) for c in chunks], axis=1))  # [B', (overlap + size)·hop]
+    if label:
+      print(f'\r{label}: {min(b + len(part), k)}/{k} segments', end='', file=sys.stderr, flush=True)
+  if label:
+    print(file=sys.stderr)
+  return folding.join(np.concatenate(drawn)[:k], size * model.hop, overlap * model.hop)[:len(frames) * model.hop]
 
 
 def _save_pair(path, frames, wav, model: Vocoder, name):

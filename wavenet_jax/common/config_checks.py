@@ -17,6 +17,10 @@ def positive_int(value) -> bool:
   return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
+def nonnegative_int(value) -> bool:
+  return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def check_config(config) -> None:
   import jax  # the device count; importing the checks alone (audio, files) needs no JAX
   m, d, t = config.model, config.data, config.train

@@ -10,7 +10,7 @@ categorical head over mu-law classes of x_t - p_t.
 import jax.numpy as jnp
 import numpy as np
 
-from wavenet_jax.common.config_checks import ConfigError, positive_int
+from wavenet_jax.common.config_checks import ConfigError, nonnegative_int, positive_int
 from wavenet_jax.input import mel
 from wavenet_jax.kinds import likelihood, wavenet
 from wavenet_jax.kinds.registry import Kind
@@ -77,13 +77,13 @@ def check(config):
     raise ConfigError(f'model.upsample.mode={u.mode!r}: must be one of {upsample.MODES}')
   if int(np.prod(u.scales)) != m.mel.hop:
     raise ConfigError(f'model.upsample.scales={tuple(u.scales)}: their product must be model.mel.hop={m.mel.hop}')
-  if not isinstance(u.lookahead, int) or u.lookahead < 0:
+  if not nonnegative_int(u.lookahead):
     raise ConfigError(f'model.upsample.lookahead={u.lookahead!r}: must be an integer >= 0 (frames)')
   fk = u.freq_kernel
   if not positive_int(fk) or fk % 2 == 0:
     raise ConfigError(f'model.upsample.freq_kernel={fk!r}: must be an odd integer >= 1 (mel bands, centred)')
   order = m.get('lpc_order', 0)
-  if not isinstance(order, int) or isinstance(order, bool) or order < 0:
+  if not nonnegative_int(order):
     raise ConfigError(f'model.lpc_order={order!r}: must be an integer >= 0 (0 = no linear prediction)')
   if order and (m.output != 'categorical' or m.scalar_input):
     raise ConfigError(f'model.lpc_order={order}: linear prediction models the excitation with the categorical '
