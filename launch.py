@@ -13,6 +13,7 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from wavenet_jax.common import command_line
 from wavenet_jax.runtime import xla_cpu
 
 # --mode -> the application module and its function(config, workdir).
@@ -52,6 +53,8 @@ def main(argv):
       from wavenet_jax.apps import transfer
       transfer.study(config, workdir)
     else:
+      from wavenet_jax.checkpoints import saved_model  # the run's model is its checkpoints'
+      saved_model.adopt(config, workdir, chosen=command_line.overridden())
       module, function = _APPS[mode]
       run = getattr(importlib.import_module(f'wavenet_jax.apps.{module}'), function)
       run(*((config, workdir, _SPLIT.value) if mode == 'eval' else (config, workdir)))
@@ -77,24 +80,5 @@ def _user_errors():
   return tuple(errors)
 
 
-def _parse_flags(argv):
-  """absl's flag parsing, with a --config.a.b override of a key the config lacks reported in
-  one line: ml_collections raises it as a chained KeyError/AttributeError traceback."""
-  try:
-    return app.parse_flags_with_usage(argv)
-  except (KeyError, AttributeError) as e:
-    chain = [e]
-    while isinstance(chain[-1].__context__, (KeyError, AttributeError)):
-      chain.append(chain[-1].__context__)
-    key = str(chain[-1].args[0] if chain[-1].args else '').strip('\'"')
-    hints = [line for err in chain for line in str(err.args[0] if err.args else '').splitlines()
-             if line.startswith('Did you mean')]
-    flag = next((a.split('=')[0] for a in argv if a.startswith('--config.')
-                 and key in a.split('=')[0].split('.')), '--config')
-    hint = f' ({hints[0][0].lower()}{hints[0][1:]})' if hints else ''
-    print(f"error: {flag}: the config has no key '{key}'{hint}", file=sys.stderr)
-    sys.exit(2)
-
-
 if __name__ == '__main__':
-  app.run(main, flags_parser=_parse_flags)
+  app.run(main, flags_parser=command_line.parse_flags)

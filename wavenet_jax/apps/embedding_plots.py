@@ -202,8 +202,8 @@ def _load(path, config):
   meta = checkpointing.load_meta(path)
   kind = registry.name_of(meta.get('model'))
   if registry.get(kind).supports('encode'):  # check_config keeps these unconditioned
-    return kind, meta, None, trained.load_nsynth(path, config)
-  state, meta = checkpointing.load(path)
+    return kind, meta, None, trained.load_nsynth(path, config, 'latent.checkpoint')
+  state, meta = checkpointing.load(path, 'latent.checkpoint')
   params = checkpointing.eval_params(state)
   table = params['params'].get('gc_embedding')
   if table is None:

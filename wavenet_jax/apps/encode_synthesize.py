@@ -46,7 +46,7 @@ def encode_files(config, workdir: str):
                                     '(searched recursively) or to one file')
   workdir = config_checks.check_workdir(workdir)
   inputs = files.find_files(os.path.expanduser(e.input), AUDIO_EXTENSIONS, f'embeddings.input={e.input}')
-  model = trained.load_nsynth(e.checkpoint or workdir, config)
+  model = trained.load_nsynth(e.checkpoint or workdir, config, 'embeddings.checkpoint')
   out_dir = e.out_dir or os.path.join(workdir, 'embeddings')
   written, short, seconds, start = [], [], 0.0, time.time()
   pending = []  # consecutive files of one trimmed length, encoded as one batch
@@ -149,7 +149,7 @@ def synthesize_files(config, workdir: str):
   g = config.generate
   generate_files.check_sampling(g, ('batch_size', 'chunk_size'))
   workdir = config_checks.check_workdir(workdir)
-  model = trained.load_nsynth(config.embeddings.checkpoint or workdir, config)
+  model = trained.load_nsynth(config.embeddings.checkpoint or workdir, config, 'embeddings.checkpoint')
   trained.need_decoder(model)
   generate_files.check_top_k(g, model.decoder.quantization_channels)
   heads.check_sampling(model.decoder.output, g)

@@ -113,7 +113,7 @@ def generate_files(config, workdir: str):
   g = config.generate
   check_options(g)
   workdir = config_checks.check_workdir(workdir)
-  model, params, meta = trained.load_wavenet(g.checkpoint or workdir)
+  model, params, meta = trained.load_wavenet(g.checkpoint or workdir, 'generate.checkpoint')
   check_top_k(g, model.quantization_channels)
   heads.check_sampling(model.output, g)
   streams = plan_streams(g, model, meta)

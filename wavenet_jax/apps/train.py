@@ -262,8 +262,12 @@ def evaluate(config, workdir: str, split: str = '', step=None) -> dict:
   if step is not None and step not in ckpt.all_steps():
     raise checkpointing.CheckpointError(f'{ckpt.directory}: no checkpoint at step {step} (eval.step); '
                                         f'it has {", ".join(map(str, ckpt.all_steps()))}')
-  state, meta = ckpt.restore(step, target=target)
-  ckpt.close()
+  try:
+    state, meta = ckpt.restore(step, target=target)
+  except checkpointing.UnreadableCheckpoint as e:
+    raise e.with_others(ckpt.all_steps(), '--config.eval.step={step}') from None
+  finally:
+    ckpt.close()
   eval_step = steps.make_eval_step(run.kind, run.model, config, len(run.class_names), run.mesh)
   params = checkpointing.eval_params(state)
   metrics = run.evaluate(eval_step, params, split)

@@ -111,7 +111,7 @@ def vocode_files(config, workdir: str):
   generate_files.check_sampling(g, ('batch_size', 'chunk_size'))
   fold = check_fold(v)
   workdir = config_checks.check_workdir(workdir)
-  model, params, meta = trained.load_vocoder(v.checkpoint or workdir)
+  model, params, meta = trained.load_vocoder(v.checkpoint or workdir, 'vocode.checkpoint')
   heads.check_sampling(model.decoder.output, g)
   generate_files.check_top_k(g, model.decoder.quantization_channels)
   gc_ids = None

@@ -7,7 +7,9 @@ Orbax writes each step to a temporary directory and renames it when complete, so
 killed run never leaves a checkpoint that reads as valid but is half-written.
 """
 import contextlib
+import logging
 import os
+import sys
 from typing import Any, Optional
 
 import jax
@@ -23,9 +25,18 @@ class CheckpointError(ValueError):
 class UnreadableCheckpoint(CheckpointError):
   """A checkpoint that does not read back as saved: truncated, corrupt, half-deleted."""
 
-  def __init__(self, where, reason):
+  def __init__(self, where, reason, step=None):
     super().__init__(f'{where}: cannot be read ({reason})')
-    self.reason = reason
+    self.reason, self.step = reason, step
+
+  def with_others(self, steps, use):
+    """This error with the other steps kept and how to read one: use.format(step=N) is the
+    option that names it ('--config.eval.step={step}')."""
+    others = sorted((s for s in steps if s != self.step), reverse=True)
+    if not others:
+      return CheckpointError(f'{self}; no other checkpoint is kept')
+    return CheckpointError(f'{self}; kept: step{"s" if len(others) > 1 else ""} {", ".join(map(str, others))}: '
+                           f'read one with {use.format(step=others[0])}')
 
 
 def eval_params(state):
@@ -80,20 +91,24 @@ class Checkpointer:
     step = self.latest_step() if step is None else step
     if step is None:
       raise CheckpointError(f'{self.directory}: no checkpoint')
+    _quiet_failed_read()  # before: a failing read reports some of its aftermath while it still runs
     try:
       restored = self._manager.restore(step, args=ocp.args.Composite(
           state=ocp.args.StandardRestore(self._as_saved(step) if target is None else target),
           meta=ocp.args.JsonRestore()))
     except Exception as e:
       if not isinstance(e, ValueError) or not self._readable(step):
-        raise UnreadableCheckpoint(f'{self.directory}/{step}', _one_line(e)) from None
+        raise UnreadableCheckpoint(f'{self.directory}/{step}', _one_line(e), step) from None
       # orbax: another tree structure or other shapes than `target`
-      meta = self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
-      kind = registry.name_of(meta.get('model'))
+      kind = registry.name_of(self.meta(step).get('model'))
       reason = str(e).strip().splitlines()[0][:200].rstrip(':')
       raise CheckpointError(f'{self.directory}/{step}: a {kind} checkpoint that does not fit this '
                             f'config\'s model (other model.* settings or class count?): {reason}') from None
     return restored.state, restored.meta
+
+  def meta(self, step: int) -> dict:
+    """The meta JSON of `step` alone, without its arrays."""
+    return self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
 
   def restore_newest_readable(self, target: Any):
     """(state, meta) of the newest checkpoint that reads, or None when there is none at all.
@@ -152,9 +167,37 @@ class Checkpointer:
     self._manager.close()
 
 
+def _quiet_failed_read():
+  """A failed orbax read leaves tensorstore callbacks aimed at its closed event loop, reads
+  never awaited and failed tasks never retrieved; Python reports each (sys.unraisablehook,
+  the asyncio logger), ~100 lines around the one-line error. Drops those (once installed,
+  for the process), passes on the rest."""
+  previous = sys.unraisablehook
+  if getattr(previous, 'drops_failed_reads', False):
+    return
+
+  def hook(unraisable):
+    error, obj = unraisable.exc_value, unraisable.object
+    closed_loop = isinstance(error, RuntimeError) and str(error) == 'Event loop is closed'
+    orbax_read = 'orbax' in getattr(getattr(obj, 'cr_code', None), 'co_filename', '')
+    if not (closed_loop or orbax_read):
+      previous(unraisable)
+
+  hook.drops_failed_reads = True
+  sys.unraisablehook = hook
+  logging.getLogger('asyncio').addFilter(
+      lambda record: not ('never retrieved' in record.getMessage() and _TENSORSTORE in record.getMessage()))
+
+
+_TENSORSTORE = 'See full TensorStore details'
+
+
 def _one_line(error) -> str:
   """An exception as one short line: orbax and tensorstore errors run over many lines, some
-  a whole traceback (whose last line says what went wrong)."""
+  a whole traceback (whose last line says what went wrong); tensorstore's spec of the array
+  it failed on says nothing to a user."""
+  if _TENSORSTORE in str(error):
+    return "an array's data is missing or truncated"
   lines = [line.strip() for line in str(error).splitlines() if line.strip()]
   if lines and lines[0].startswith('Traceback'):
     lines = lines[-1:]
@@ -183,13 +226,15 @@ def load_meta(path: str) -> dict:
     step = ckpt.latest_step() if step is None else step
     if step is None or step not in ckpt.all_steps():
       raise CheckpointError(f'{path}: no checkpoint' + (f' at step {step}' if step is not None else ''))
-    return ckpt._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+    return ckpt.meta(step)
   finally:
     ckpt.close()
 
 
-def load(path: str):
-  """(state as host arrays, meta) of the checkpoint a user names by workdir or step dir."""
+def load(path: str, option: Optional[str] = None):
+  """(state as host arrays, meta) of the checkpoint a user names by workdir or step dir.
+  option: the config key that names it ('generate.checkpoint'), for the error of an
+  unreadable one."""
   workdir, step = _split_step_path(path)
   if not os.path.isdir(checkpoint_dir(workdir)):
     raise CheckpointError(f'{path}: no checkpoints found (expected {checkpoint_dir(workdir)}/<step>)')
@@ -198,6 +243,9 @@ def load(path: str):
     if step is not None and step not in ckpt.all_steps():
       raise CheckpointError(f'{path}: no checkpoint at step {step}')
     state, meta = ckpt.restore(step)
+  except UnreadableCheckpoint as e:
+    use = f'--config.{option}={ckpt.directory}/{{step}}' if option else f'its step dir {ckpt.directory}/{{step}}'
+    raise e.with_others(ckpt.all_steps(), use) from None
   finally:
     ckpt.close()
   return jax.device_get(state), meta

@@ -21,9 +21,10 @@ from wavenet_jax.models.wavenet import WaveNet
 MAGENTA_SAMPLE_RATE = 16000  # NSynth's; magenta's checkpoints carry no meta of their own.
 
 
-def load_wavenet(path):
-  """(model, params, meta) of the WaveNet checkpoint at a workdir or step dir."""
-  state, meta = checkpointing.load(path)
+def load_wavenet(path, option=None):
+  """(model, params, meta) of the WaveNet checkpoint at a workdir or step dir; option: the
+  config key that names it (for errors)."""
+  state, meta = checkpointing.load(path, option)
   kind = registry.name_of(meta['model'])
   if not registry.get(kind).supports('generate'):
     raise checkpointing.CheckpointError(f'{path}: model.kind {kind!r} does not generate (--mode=generate '
@@ -33,9 +34,9 @@ def load_wavenet(path):
   return WaveNet.from_config(model_config), checkpointing.eval_params(state), meta
 
 
-def load_vocoder(path):
+def load_vocoder(path, option=None):
   """(Vocoder, params, meta) of a vocoder checkpoint at a workdir or step dir."""
-  state, meta = checkpointing.load(path)
+  state, meta = checkpointing.load(path, option)
   kind = registry.name_of(meta['model'])
   if not registry.get(kind).supports('vocode'):
     raise checkpointing.CheckpointError(f"{path}: model.kind {kind!r} is not a vocoder (--mode=vocode needs "
@@ -75,7 +76,7 @@ class NSynthModel:
     return self.encoder.bottleneck
 
 
-def load_nsynth(path: str, config=None) -> NSynthModel:
+def load_nsynth(path: str, config=None, option=None) -> NSynthModel:
   """The encoder (and decoder, when there is one) of a run's checkpoint or a magenta TF prefix."""
   path = os.path.expanduser(path)
   if os.path.exists(path + '.index'):
@@ -85,7 +86,7 @@ def load_nsynth(path: str, config=None) -> NSynthModel:
     params = jax.device_put(magenta.import_magenta_nsynth(path, m)['params'])
     return NSynthModel(nsynth.encoder_from_config(m.encoder), WaveNet.from_config(m), params,
                        m.quantization_channels, MAGENTA_SAMPLE_RATE, 'nsynth_autoencoder', path)
-  state, meta = checkpointing.load(path)
+  state, meta = checkpointing.load(path, option)
   m = ml_collections.ConfigDict(meta.get('model') or {})
   kind = registry.name_of(m)
   if not registry.get(kind).supports('encode'):

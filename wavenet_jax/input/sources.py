@@ -244,9 +244,11 @@ def options_of(key, items):
   return options
 
 
-def from_config(d, resolve, class_names_of=None) -> Sources:
+def from_config(d, resolve, class_names_of=None, saved_names=None) -> Sources:
   """Sources of the ConfigDict `d` (config.data); resolve(source, corpus, options) -> data dir,
-  class_names_of(path) -> the class names of the run that data.class_names_from names."""
+  class_names_of(path) -> the class names of the run that data.class_names_from names.
+  saved_names: the class names of the checkpoint a run resumes or evaluates: the classes are
+  those, in that order; the data may lack some, a class beyond them is an error."""
   parts, renamed = [], {}
   for key, entry in _entries(d):
     options = entry.get('options') or ()
@@ -263,7 +265,14 @@ def from_config(d, resolve, class_names_of=None) -> Sources:
     parts.append((key, builder, data_dir, entry))
     renamed[key] = mapping
   names = sorted({new for mapping in renamed.values() for new in mapping.values()})
-  if d.class_names_from:
+  if saved_names:
+    extra = [n for n in names if n not in saved_names]
+    if extra:
+      raise ConfigError(f'data: class {extra[0]!r}' + (f' (and {len(extra) - 1} more)' if len(extra) > 1 else '')
+                        + f' is not among the checkpoint\'s {len(saved_names)} classes ({", ".join(saved_names)}); '
+                        'train on these data in another --workdir')
+    names = list(saved_names)
+  elif d.class_names_from:
     first = list(class_names_of(d.class_names_from) or [])
     names = first + [n for n in names if n not in first]
   index = {n: i for i, n in enumerate(names)}

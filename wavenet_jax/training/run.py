@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from wavenet_jax.checkpoints import checkpointing
+from wavenet_jax.checkpoints import checkpointing, saved_model
 from wavenet_jax.common import config_checks
 from wavenet_jax.input import augment, pipeline, sources
 from wavenet_jax.runtime import sharding
@@ -31,6 +31,7 @@ class Run:
   """What train and eval share: data, model (of its kind), mesh, and the checkpoint meta."""
 
   def __init__(self, config, workdir, resolve):
+    saved = saved_model.adopt(config, workdir)  # a config that contradicts WORKDIR's checkpoints: one line
     self.kind = checks.check_config(config)
     try:
       augment.from_config(config.data.augment)
@@ -38,7 +39,8 @@ class Run:
       raise config_checks.ConfigError(f'data.augment.{e}') from None
     self.config = config
     self.workdir = config_checks.check_workdir(workdir)
-    self.sources = sources.from_config(config.data, resolve, _class_names_of)
+    self.sources = sources.from_config(config.data, resolve, _class_names_of,
+                                       saved_names=saved and saved.get('class_names'))
     self.class_names = self.sources.class_names
     self.num_outputs = self.kind.num_classes(config, len(self.class_names))
     self.gc_cardinality = self.num_outputs if self.kind.class_conditioned else 0
