@@ -12,6 +12,7 @@ benchmarks/train_step.py's default model and crop (2 timed steps).
 """
 import argparse
 import os
+import statistics
 import tempfile
 import time
 
@@ -50,7 +51,7 @@ def main():
   parser.add_argument('--train_step_s', type=float, default=None,
                       help='the train step time to compare with (default: measured on this machine)')
   args = parser.parse_args()
-  step_s = args.train_step_s or train_step.measure(timed_steps=2)[1]
+  step_s = args.train_step_s or statistics.median(train_step.measure(timed_steps=2)[1])
   config = default.get_config()
   with tempfile.TemporaryDirectory() as tmp:
     data_dir = demo.build_demo(os.path.join(tmp, 'demo'), clip_seconds=10.0, train_per_class=8,
