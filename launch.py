@@ -57,10 +57,15 @@ def main(argv):
       saved_model.adopt(config, workdir, chosen=command_line.overridden())
       module, function = _APPS[mode]
       run = getattr(importlib.import_module(f'wavenet_jax.apps.{module}'), function)
-      run(*((config, workdir, _SPLIT.value) if mode == 'eval' else (config, workdir)))
+      result = run(*((config, workdir, _SPLIT.value) if mode == 'eval' else (config, workdir)))
+      if isinstance(result, dict) and result.get('signal') == 'SIGINT':
+        sys.exit(130)  # saved, but not a finished run
   except _user_errors() as e:  # evaluated as the error arrives, after the mode's imports
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
+  except KeyboardInterrupt as e:  # Ctrl-C outside training's own handler: outputs are whole or absent
+    print(f'\ninterrupted: {e or "nothing written"}', file=sys.stderr)
+    sys.exit(130)
   except Exception as e:
     sharding.exit_if_peer_lost(e)  # another process of a multi-host run died: one line, exit 3
     raise

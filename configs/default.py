@@ -180,7 +180,7 @@ def _base():
   c.vocode.checkpoint = ''  # A vocoder's workdir or step dir; '' = latest of --workdir.
   c.vocode.input = ''  # A file or folder (recursive) of audio or of .npy log-mels [frames, num_mels] in [0, 1].
   c.vocode.out_dir = ''  # '' = WORKDIR/vocoded.
-  c.vocode.class_id = 0  # A multi-speaker vocoder's speaker (class id).
+  c.vocode.class_id = -1  # A multi-speaker vocoder's speaker (class id); -1 = unset (its speaker 0).
   # > 0: each file is cut into segments of fold_frames frames sampled side by side, generate.batch_size at a
   # time, then crossfaded (generation/folding.py): a long file up to ~segments x faster; 0 = one exact stream.
   c.vocode.fold_frames = 0

@@ -257,7 +257,7 @@ def test_interpolation_saves_its_mixes_and_synthesizes_them(run, tmp_path):
     (np.zeros((5, 4), np.int32), 'found dtype int32'),
     (np.zeros((5, 3), np.float32), 'found 3 channels'),
     (np.full((5, 4), np.nan, np.float32), 'found 20 NaN/inf'),
-    (None, 'cannot read as a .npy array'),
+    (None, 'unreadable as a .npy array (no .npy header)'),
 ])
 def test_bad_npy_fails_in_one_line_naming_it(run, tmp_path, array, needle):
   folder = tmp_path / 'emb'

@@ -134,3 +134,84 @@ def test_a_bad_config_flag_is_one_line(tmp_path, args, line):
   assert out.returncode == 2 and last_line(out).startswith(line), out.stderr[-3000:]
   assert_quiet(out)
   assert not os.path.exists(tmp_path / 'run')
+
+
+def interrupt_when(cmd, ready, timeout=240):
+  """Starts launch.py cmd, sends SIGINT once a stdout or stderr line starts with `ready`; (exit code, output)."""
+  import selectors
+  import signal
+  import time
+  proc = subprocess.Popen([sys.executable, 'launch.py', *cmd], cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+  seen, sel, deadline = [], selectors.DefaultSelector(), time.time() + timeout
+  sel.register(proc.stdout, selectors.EVENT_READ)
+  sel.register(proc.stderr, selectors.EVENT_READ)
+  while time.time() < deadline and not any(line.startswith(ready) for line in seen):
+    for key, _ in sel.select(timeout=1):
+      line = key.fileobj.readline()
+      seen.append(line)
+  proc.send_signal(signal.SIGINT)
+  out, err = proc.communicate(timeout=120)
+  return proc.returncode, ''.join(seen) + out + err
+
+
+def test_ctrl_c_writes_whole_files_or_none_and_says_which_in_one_line(mol_run, tmp_path):
+  workdir, common = mol_run
+  out_dir = tmp_path / 'generated'
+  code, text = interrupt_when(common + ['--mode=generate', '--config.generate.class_ids=(0,1)',
+                                        '--config.generate.batch_size=1', '--config.generate.num_samples=400000',
+                                        '--config.generate.chunk_size=1000', f'--config.generate.out_dir={out_dir}'],
+                              ready='streams 2-2/2')
+  assert code == 130, text[-3000:]
+  assert text.strip().splitlines()[-1] == 'interrupted: nothing written for brass_seed0; 1 wav file finished'
+  assert sorted(os.listdir(out_dir)) == ['bell_seed0.png', 'bell_seed0.wav']
+  assert 'Traceback' not in text
+  # Training: SIGINT saves a checkpoint and exits 130 (a stopped run is not a finished one).
+  resumed = str(tmp_path / 'resumed')
+  shutil.copytree(workdir, resumed)
+  common = [a if not a.startswith('--workdir') else f'--workdir={resumed}' for a in common]
+  code, text = interrupt_when(common + ['--config.train.num_train_steps=100000', '--config.train.log_every_steps=1'],
+                              ready='step 4/')
+  assert code == 130, text[-3000:]
+  assert 'Received SIGINT: saved step' in text and 'Traceback' not in text
+  # Rates leave the compiling first step out: it is reported alone, and its log line has no rate.
+  lines = text.splitlines()
+  assert any(line.startswith('compiled the train step: the first step took') for line in lines), text[-3000:]
+  step3 = next(line for line in lines if line.startswith('step 3/'))
+  step4 = next(line for line in lines if line.startswith('step 4/'))
+  assert 'steps/s' not in step3 and 'steps/s' in step4 and 'ETA' in step4
+
+
+def test_a_relaunch_below_the_checkpoints_step_says_so_and_evaluates(mol_run, capsys):
+  from wavenet_jax.apps import train
+  from wavenet_jax.checkpoints import saved_model
+  workdir, _ = mol_run
+  before = tree(os.path.join(workdir, 'checkpoints'))
+  c = demo.get_config()
+  c.data.source = [a.split('=', 1)[1] for a in mol_run[1] if a.startswith('--config.data.source')][0]
+  c.train.batch_size = c.eval.batch_size = 2
+  c.train.num_train_steps = 1
+  saved_model.adopt(c, workdir, chosen=set(), note=None)
+  metrics = train.train_and_evaluate(c, workdir)
+  assert 12 < metrics['bits_per_sample'] < 20
+  out = capsys.readouterr().out
+  assert 'already at step 2 (train.num_train_steps=1): nothing to train, evaluating; a new --workdir trains ' \
+         'from 0' in out and 'steps 2 -> 1' not in out
+  assert tree(os.path.join(workdir, 'checkpoints')) == before
+
+
+def test_progress_in_a_log_has_no_cursor_codes_and_leaves_compiling_out(monkeypatch):
+  import io
+  from wavenet_jax.common import progress
+  clock = iter([0.0, 5.0, 6.0, 7.0, 8.0])  # start; the first chunk (4 s compiling + 1 s); three more chunks
+  monkeypatch.setattr(progress.time, 'perf_counter', lambda: next(clock))
+  log = io.StringIO()
+  shown = progress.Progress('streams 1-2/2', 400, 'samples', rate_scale=2, stream=log, every=0)
+  for done in (100, 200, 300, 400):
+    shown.update(done)
+  shown.close()
+  assert log.getvalue().splitlines() == [
+      'streams 1-2/2: compiling took ~4.0 s (left out of the rates)',
+      'streams 1-2/2: 200/400 samples, 200 samples/s, ETA 0m02s',
+      'streams 1-2/2: 300/400 samples, 200 samples/s, ETA 0m01s',
+      'streams 1-2/2: 400/400 samples, 200 samples/s, ETA 0m00s']

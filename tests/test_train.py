@@ -209,6 +209,10 @@ def test_resume_equals_straight_run(demo_dir, tmp_path):
   resumed = tiny.read_scalars(str(tmp_path / 'a'), 'train/loss')
   tags = tiny.read_tags(str(tmp_path / 'b'))
   assert {'generated/bell', 'generated/pluck'} <= tags, tags
+  # TensorBoard's Images tab shows the spectrograms beside the Audio tab's clips: a tag of its own each.
+  workdir_b = str(tmp_path / 'b')
+  assert {'generated/bell/spectrogram', 'generated/pluck/spectrogram'} <= tiny.plugin_tags(workdir_b, 'images')
+  assert {'generated/bell', 'generated/pluck'} <= tiny.plugin_tags(workdir_b, 'audio')
   straight = tiny.read_scalars(str(tmp_path / 'b'), 'train/loss')
   assert sorted(straight) == [1, 2, 3, 4, 5, 6] and sorted(resumed) == sorted(straight)
   np.testing.assert_allclose([resumed[s] for s in range(1, 7)], [straight[s] for s in range(1, 7)],

@@ -1,6 +1,7 @@
 """The vocoder kind: a training crop's features and conditioning are the whole clip's, generation
 steps through the upsampled conditioning as the forward pass reads it, and it trains."""
 import json
+import os
 
 import jax
 import jax.numpy as jnp
@@ -170,6 +171,8 @@ def test_trains_through_the_pipeline_and_eval_scores_resynthesis_beside_griffin_
         assert metrics[prefix + key] == pytest.approx(value, rel=0.02, abs=0.02), prefix + key
   tags = tiny.read_tags(str(tmp_path / 'run' / 'eval'))
   assert {'resynthesis/00/original', 'resynthesis/01/griffin_lim', 'eval/stoi', 'eval/griffin_lim_lsd_db'} <= tags
+  images = tiny.plugin_tags(str(tmp_path / 'run' / 'eval'), 'images')
+  assert {f'resynthesis/0{i}/{k}/spectrogram' for i in (0, 1) for k in ('original', 'vocoded', 'griffin_lim')} <= images
 
 
 def test_the_shipped_configs_are_r9y9s_model_and_pass_their_checks():
@@ -305,6 +308,38 @@ def test_audio_sampled_below_twice_fmax_is_refused_in_one_line(vocoder_run, tmp_
     vocode.vocode_files(_vocode_config(vocoder_run[0], src), str(tmp_path / 'w'))
   assert str(e.value) == f'{src / "narrow.wav"}: recorded at 4000 Hz; needs at least 16000 Hz'
   assert not (tmp_path / 'w' / 'vocoded').exists()
+
+
+def test_what_a_vocoder_cannot_honour_is_refused_in_one_line(vocoder_run, tmp_path):
+  """vocode.class_id on a vocoder without speakers; --mode=embeddings on any vocoder: nothing written."""
+  from configs import default
+  from wavenet_jax.apps import embedding_plots, vocode
+  from wavenet_jax.checkpoints import checkpointing
+  c = config(output='logistic_mixture')
+  c.model.gc_cardinality = 0
+  model = registry.of(c.model).build(c, 0)
+  params = model.init(jax.random.key(0), *vocoder_kind.init_inputs(model, c.model))
+  workdir = str(tmp_path / 'single')
+  meta = {'step': 0, 'data_position': 0, 'class_names': ['a'], 'sample_rate': 16000, 'receptive_field': 0,
+          'gc_cardinality': 0, 'model': c.model.to_dict(), 'null_class_id': None, 'data_dirs': []}
+  ckpt = checkpointing.Checkpointer(workdir)
+  ckpt.save(0, {'step': np.int32(0), 'params': params, 'ema_params': None}, meta)
+  ckpt.wait()
+  ckpt.close()
+  np.save(tmp_path / 'x.npy', np.zeros((2, 8), np.float32))
+  with pytest.raises(ConfigError, match=r'^vocode.class_id=2: this vocoder is not speaker-conditioned '
+                                        r'\(trained with model.gc_cardinality=0\); leave it out$'):
+    vocode.vocode_files(_vocode_config(workdir, tmp_path / 'x.npy'), str(tmp_path / 'w'))
+  unset = _vocode_config(workdir, '')
+  unset.vocode.class_id = -1
+  with pytest.raises(ConfigError, match=r'^vocode.input is unset: name a file or a folder$'):
+    vocode.vocode_files(unset, str(tmp_path / 'w'))
+  e = default.get_config()
+  e.latent.checkpoint = vocoder_run[0]
+  with pytest.raises(checkpointing.CheckpointError, match=r"a vocoder checkpoint \(model.kind 'vocoder'\) has no "
+                                                          'embeddings to plot'):
+    embedding_plots.plot_embeddings(e, str(tmp_path / 'w'))
+  assert not (tmp_path / 'w').exists() or not os.listdir(tmp_path / 'w')
 
 
 def test_a_wavenet_checkpoint_cannot_vocode(tmp_path):

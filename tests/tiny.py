@@ -45,6 +45,14 @@ def read_scalars(workdir, tag):
   return values
 
 
+def plugin_tags(workdir, plugin):
+  """The tags TensorBoard's own loader files under `plugin` ('images', 'audio', 'scalars')."""
+  from tensorboard.backend.event_processing import event_accumulator
+  events = event_accumulator.EventAccumulator(workdir, size_guidance={event_accumulator.TENSORS: 0})
+  events.Reload()
+  return set(events.PluginTagToContent(plugin))
+
+
 def read_tags(workdir):
   """Every summary tag written to workdir's event files."""
   import tensorflow as tf

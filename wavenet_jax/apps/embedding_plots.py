@@ -201,6 +201,10 @@ def _load(path, config):
     return model.kind, {'step': 0}, None, model
   meta = checkpointing.load_meta(path)
   kind = registry.name_of(meta.get('model'))
+  if not registry.get(kind).supports('embeddings'):
+    raise checkpointing.CheckpointError(
+        f'{path}: a {kind} checkpoint (model.kind {kind!r}) has no embeddings to plot: --mode=embeddings takes '
+        'a class-conditioned WaveNet or an NSynth autoencoder/classifier')
   if registry.get(kind).supports('encode'):  # check_config keeps these unconditioned
     return kind, meta, None, trained.load_nsynth(path, config, 'latent.checkpoint')
   state, meta = checkpointing.load(path, 'latent.checkpoint')
@@ -228,6 +232,9 @@ def plot_embeddings(config, workdir: str):
   kind, meta, table, model = _load(path, config)
   out_dir = os.path.abspath(os.path.expanduser(l.out_dir or os.path.join(workdir, 'latent')))
   items = []  # (NAME, vectors, labels, title, annotate, legend order, label ids)
+  if table is not None and l.split:
+    raise config_checks.ConfigError(f'latent.split={l.split!r}: a class-conditioned WaveNet\'s embedding is its '
+                                    'class table, read from no split; leave it out')
   if table is not None:
     items.append(('gc_embedding', table, class_labels(len(table), meta),
                   f'{kind} class embedding ({table.shape[0]} x {table.shape[1]}), step {meta["step"]}',

@@ -15,7 +15,6 @@ embedding from step to step, not the noise.
 """
 import os
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
@@ -23,7 +22,7 @@ import numpy as np
 
 from wavenet_jax.apps import generate_files
 from wavenet_jax.checkpoints import trained
-from wavenet_jax.common import config_checks, files, plots
+from wavenet_jax.common import config_checks, files, plots, progress
 from wavenet_jax.generation import encoding, generate
 from wavenet_jax.input import audio
 from wavenet_jax.models import heads
@@ -48,7 +47,8 @@ def encode_files(config, workdir: str):
   inputs = files.find_files(os.path.expanduser(e.input), AUDIO_EXTENSIONS, f'embeddings.input={e.input}')
   model = trained.load_nsynth(e.checkpoint or workdir, config, 'embeddings.checkpoint')
   out_dir = e.out_dir or os.path.join(workdir, 'embeddings')
-  written, short, seconds, start = [], [], 0.0, time.time()
+  written, short, seconds = [], [], 0.0
+  shown = progress.Progress('encoding', len(inputs), 'files', piece='batch')
   pending = []  # consecutive files of one trimmed length, encoded as one batch
 
   def flush():
@@ -58,21 +58,22 @@ def encode_files(config, workdir: str):
       files.save_npy(path, en)
       written.append(path)
     pending.clear()
-    print(f'\rencoded {len(written)}/{len(inputs)} files, {seconds / max(time.time() - start, 1e-9):,.1f} '
-          f's of audio per second', end='', file=sys.stderr, flush=True)
+    shown.update(len(written) + len(short))
 
-  for path, name in inputs:
-    wav = encoding.trim_for_encoding(audio.load(path, model.sample_rate), model.hop)
-    if wav.size == 0:
-      short.append(path)
-      continue
-    if pending and (len(pending) == e.batch_size or pending[0][1].size != wav.size):
+  in_progress = lambda: ', '.join(n for n, _ in pending) or 'the next file'
+  with files.interruptible(written, in_progress, 'embedding file'):
+    for path, name in inputs:
+      wav = encoding.trim_for_encoding(audio.load(path, model.sample_rate), model.hop)
+      if wav.size == 0:
+        short.append(path)
+        continue
+      if pending and (len(pending) == e.batch_size or pending[0][1].size != wav.size):
+        flush()
+      pending.append((name, wav))
+      seconds += wav.size / model.sample_rate
+    if pending:
       flush()
-    pending.append((name, wav))
-    seconds += wav.size / model.sample_rate
-  if pending:
-    flush()
-  print(file=sys.stderr)
+  shown.close()
   if short:
     print(f'warning: skipped {len(short)} files shorter than one frame ({model.hop} samples at '
           f'{model.sample_rate} Hz): {", ".join(short)}', file=sys.stderr, flush=True)
@@ -86,11 +87,7 @@ def encode_files(config, workdir: str):
 
 def load_embedding(path: str, channels: int):
   """A .npy holding float [frames, channels] finite values -> float32 array, or one-line EmbeddingError."""
-  try:
-    array = np.load(path, allow_pickle=False)
-  except Exception as err:  # bad magic, truncated data, pickled objects, a folder…
-    reason = ' '.join(f'{type(err).__name__}: {err}'.split())
-    raise EmbeddingError(f'{path}: cannot read as a .npy array ({reason})') from None
+  array = files.load_npy(path, EmbeddingError)
   want = f'float [frames, {channels}] (this model\'s bottleneck)'
   if not isinstance(array, np.ndarray) or array.ndim != 2:
     raise EmbeddingError(f'{path}: expected a 2-D embedding {want}, found shape {np.shape(array)}')
@@ -164,8 +161,9 @@ def synthesize_files(config, workdir: str):
   written = []
   for b in range(0, len(items), g.batch_size):
     batch = items[b:b + g.batch_size]
-    written += _synthesize_batch(model, batch, out_dir, g, f'files {b + 1}-{b + len(batch)}/{len(items)}')
-  print(f'wrote {len(written)} wav files (+ spectrogram PNGs) to {out_dir}', flush=True)
+    with files.interruptible(written, ', '.join(name for name, _ in batch)):
+      written += _synthesize_batch(model, batch, out_dir, g, f'files {b + 1}-{b + len(batch)}/{len(items)}')
+  print(f'wrote {files.count(len(written), "wav file")} (+ a spectrogram PNG each) to {out_dir}', flush=True)
   return written
 
 

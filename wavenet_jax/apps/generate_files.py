@@ -9,8 +9,6 @@ wrong is checked before anything compiles.
 """
 import dataclasses
 import os
-import sys
-import time
 from typing import Optional
 
 import jax
@@ -18,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from wavenet_jax.checkpoints import trained
-from wavenet_jax.common import config_checks, plots
+from wavenet_jax.common import config_checks, files, plots, progress
 from wavenet_jax.generation import generate
 from wavenet_jax.input import audio
 from wavenet_jax.models import heads
@@ -63,14 +61,13 @@ def check_top_k(g, num_classes: int) -> None:
 def write_chunks(wavs, chunks, to_audio, lengths, total: int, label: str) -> None:
   """Appends each chunk of draws ([B, n], `to_audio` makes them samples) to its stream's wav,
   cut at the stream's length, and reports progress on stderr."""
-  start, done = time.time(), 0
+  shown, done = progress.Progress(label, total, 'samples', rate_scale=len(lengths)), 0
   for chunk in chunks:
     for f, x, length in zip(wavs, to_audio(chunk), lengths):
       f.write(x[:max(length - done, 0)])
     done += chunk.shape[1]
-    print(f'\r{label}: {done}/{total} samples, {done * len(lengths) / max(time.time() - start, 1e-9):,.0f} '
-          'samples/s', end='', file=sys.stderr, flush=True)
-  print(file=sys.stderr)
+    shown.update(min(done, total))
+  shown.close()
 
 
 def plan_streams(g, model, meta):
@@ -129,7 +126,7 @@ def generate_files(config, workdir: str):
     gc = jnp.asarray([s.class_id for s in batch], jnp.int32) if model.gc_cardinality else None
     paths = [os.path.join(out_dir, s.name + '.wav') for s in batch]
     inputs, prime_start = generate.pad_primes(model, [s.prime for s in batch], mu_law)
-    with audio.wav_writers(paths, rate) as wavs:
+    with files.interruptible(written, ', '.join(s.name for s in batch)), audio.wav_writers(paths, rate) as wavs:
       for f, s in zip(wavs, batch):  # the output holds the prime, then the continuation.
         if s.prime is not None:
           f.write(generate.to_audio(model, s.prime, mu_law))
@@ -139,7 +136,7 @@ def generate_files(config, workdir: str):
       write_chunks(wavs, chunks, lambda c: generate.to_audio(model, c, mu_law), [g.num_samples] * len(batch),
                    g.num_samples, f'streams {b + 1}-{b + len(batch)}/{len(streams)}')
     for path, s in zip(paths, batch):
-      plots.save_spectrogram(path[:-4] + '.png', soundfile.read(path, dtype='float32')[0], rate, s.name)
       written.append(path)
-  print(f'wrote {len(written)} wav files (+ spectrogram PNGs) to {out_dir}', flush=True)
+      plots.save_spectrogram(path[:-4] + '.png', soundfile.read(path, dtype='float32')[0], rate, s.name)
+  print(f'wrote {files.count(len(written), "wav file")} (+ a spectrogram PNG each) to {out_dir}', flush=True)
   return written

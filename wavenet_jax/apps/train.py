@@ -18,7 +18,7 @@ from clu import metric_writers
 
 from data import prepare
 from wavenet_jax.checkpoints import checkpointing, warm_start
-from wavenet_jax.common import files, plots
+from wavenet_jax.common import files, plots, progress
 from wavenet_jax.generation import generate
 from wavenet_jax.input import pipeline
 from wavenet_jax.kinds import nsynth_classifier
@@ -133,15 +133,17 @@ def train_and_evaluate(config, workdir: str) -> dict:
   step = int(jax.device_get(state.step))
   last_saved = latest
   print(f'{len(run.class_names)} classes, {run.kind.describe(run.model)}, '
-        f'{jax.device_count()} devices, global batch {t.batch_size}; steps {step} -> {t.num_train_steps}.',
-        flush=True)
+        f'{jax.device_count()} devices, global batch {t.batch_size}; '
+        + (f'steps {step} -> {t.num_train_steps}.' if step < t.num_train_steps else
+           f'already at step {step} (train.num_train_steps={t.num_train_steps}): nothing to train, evaluating'
+           + ('; a new --workdir trains from 0' if step > t.num_train_steps else '')), flush=True)
 
   def save(state, step):
     nonlocal last_saved
     ckpt.save(step, state, run.meta(step, position))
     last_saved = step
 
-  pending, eval_metrics = [], None
+  pending, eval_metrics, first_step = [], None, step + 1
   timer_start, timer_steps = time.time(), 0
   with _StopSignal() as stop:
     while step < t.num_train_steps and not stop.received:
@@ -150,6 +152,10 @@ def train_and_evaluate(config, workdir: str) -> dict:
       position += per_host
       timer_steps += 1
       pending.append(metrics)
+      if step == first_step:  # compiles the step: timed alone, left out of the rates
+        jax.block_until_ready(metrics)
+        print(f'compiled the train step: the first step took {time.time() - timer_start:.1f} s', flush=True)
+        timer_start, timer_steps = time.time(), 0
       due_log = step % t.log_every_steps == 0 or step == t.num_train_steps
       due_ckpt = step % t.checkpoint_every_steps == 0 or step == t.num_train_steps
       if due_log or due_ckpt or stop.received:
@@ -163,20 +169,21 @@ def train_and_evaluate(config, workdir: str) -> dict:
           raise NonFiniteLossError(f'loss became {losses[~np.isfinite(losses)][0]} at step {bad + 1}; '
                                    f'stopped. Last good checkpoint: {where}')
         if due_log:
-          elapsed = time.time() - timer_start
-          steps_per_s = timer_steps / max(elapsed, 1e-9)
           mean = {k: float(np.mean([v[k] for v in values])) for k in values[-1]}
           scalars = {f'train/{k}': v for k, v in mean.items()}
           if 'accuracy' not in mean:
             scalars['train/bits_per_sample'] = mean['loss'] / math.log(2)
           if 'reconstruction_loss' in mean:
             scalars['train/reconstruction_bits_per_sample'] = mean['reconstruction_loss'] / math.log(2)
-          scalars.update({'train/steps_per_s': steps_per_s,
-                          'train/audio_samples_per_s': steps_per_s * t.batch_size * config.data.sample_size})
+          rate = ''
+          if timer_steps:  # none since the compiling step: no rate yet
+            steps_per_s = timer_steps / max(time.time() - timer_start, 1e-9)
+            scalars.update({'train/steps_per_s': steps_per_s,
+                            'train/audio_samples_per_s': steps_per_s * t.batch_size * config.data.sample_size})
+            eta = (t.num_train_steps - step) / max(steps_per_s, 1e-9)
+            rate = f'  {steps_per_s:.2f} steps/s  ETA {progress.duration(eta)}'
           writer.write_scalars(step, scalars)
-          eta = (t.num_train_steps - step) / max(steps_per_s, 1e-9)
-          print(f'step {step}/{t.num_train_steps}  {_format_train(mean)}  {steps_per_s:.2f} steps/s  '
-                f'ETA {_duration(eta)}', flush=True)
+          print(f'step {step}/{t.num_train_steps}  {_format_train(mean)}{rate}', flush=True)
           timer_start, timer_steps = time.time(), 0
         if t.eval_every_steps and step % t.eval_every_steps == 0 and step < t.num_train_steps:
           eval_metrics = run.evaluate(eval_step, checkpointing.eval_params(state), config.data.eval_split)
@@ -192,7 +199,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
     writer.flush()
     print(f'Received {stop.received}: saved step {step} to {ckpt.directory}; relaunch with the '
           f'same --workdir to resume.', flush=True)
-    return {'stopped_at': step}
+    return {'stopped_at': step, 'signal': stop.received}
   if last_saved != step:
     save(state, step)
   eval_metrics = run.evaluate(eval_step, checkpointing.eval_params(state), config.data.eval_split)
@@ -232,14 +239,8 @@ def _write_generations(writer, step, run, params, config):
            for i in ids]
   rate = config.data.sample_rate
   writer.write_audios(step, {f'generated/{n}': w[None, :, None] for n, w in zip(names, wavs)}, sample_rate=rate)
-  writer.write_images(step, {f'generated/{n}': plots.spectrogram_image(w, rate, n)[None]
+  writer.write_images(step, {f'generated/{n}/spectrogram': plots.spectrogram_image(w, rate, n)[None]
                              for n, w in zip(names, wavs)})
-
-
-def _duration(seconds):
-  seconds = int(seconds)
-  h, rem = divmod(seconds, 3600)
-  return f'{h}h{rem // 60:02d}m' if h else f'{rem // 60}m{rem % 60:02d}s'
 
 
 def evaluate(config, workdir: str, split: str = '', step=None) -> dict:

@@ -169,7 +169,8 @@ def generated_classes(config, class_names):
   chosen = list(config.transfer.generate_classes) or [c for c in class_names if c != swapped][:4]
   for name in chosen:
     if name not in class_names:
-      raise config_checks.ConfigError(f'transfer.generate_classes: {name!r} is not a class of this run')
+      raise config_checks.ConfigError(f'transfer.generate_classes: {name!r} is not a class of this run '
+                                      f'({", ".join(class_names)})')
   return [swapped] + [c for c in chosen if c != swapped]
 
 

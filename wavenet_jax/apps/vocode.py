@@ -13,7 +13,6 @@ file into segments of that many frames sampled side by side (generation/folding.
 file several times faster, crossfaded at the seams.
 """
 import os
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -22,7 +21,7 @@ import numpy as np
 from wavenet_jax.apps import generate_files
 from wavenet_jax.apps.encode_synthesize import AUDIO_EXTENSIONS
 from wavenet_jax.checkpoints import trained
-from wavenet_jax.common import config_checks, files, plots
+from wavenet_jax.common import config_checks, files, plots, progress
 from wavenet_jax.generation import folding, generate
 from wavenet_jax.input import audio, lpc, mel
 from wavenet_jax.models import heads
@@ -89,10 +88,7 @@ def read_frames(model: Vocoder, path):
   if not path.lower().endswith('.npy'):
     # Its log-mels reach fmax: a file sampled below twice that lacks the top bands.
     return audio_frames(model, audio.load(path, model.sample_rate, min_rate=2 * m.fmax))
-  try:
-    frames = np.load(path, allow_pickle=False)
-  except Exception as e:
-    raise config_checks.ConfigError(f'{path}: not a .npy array ({type(e).__name__}: {e})') from None
+  frames = files.load_npy(path)
   if frames.ndim != 2 or frames.shape[1] != m.num_mels or frames.shape[0] < 1:
     raise config_checks.ConfigError(f'{path}: log-mels of shape {frames.shape}; this vocoder takes '
                                     f'[frames, {m.num_mels}]')
@@ -115,17 +111,21 @@ def vocode_files(config, workdir: str):
   heads.check_sampling(model.decoder.output, g)
   generate_files.check_top_k(g, model.decoder.quantization_channels)
   gc_ids = None
+  class_id = 0 if v.class_id == -1 else v.class_id
+  if not model.decoder.gc_cardinality and v.class_id != -1:
+    raise config_checks.ConfigError(f'vocode.class_id={v.class_id!r}: this vocoder is not speaker-conditioned '
+                                    '(trained with model.gc_cardinality=0); leave it out')
   if model.decoder.gc_cardinality:
-    if not isinstance(v.class_id, int) or not 0 <= v.class_id < model.decoder.gc_cardinality:
+    if not isinstance(class_id, int) or not 0 <= class_id < model.decoder.gc_cardinality:
       raise config_checks.ConfigError(f'vocode.class_id={v.class_id!r}: this vocoder\'s classes are '
                                       f'0..{model.decoder.gc_cardinality - 1} ({", ".join(meta["class_names"])})')
   items = files.find_files(os.path.expanduser(v.input), AUDIO_EXTENSIONS + ('.npy',), f'vocode.input={v.input}')
   items = sorted(((name, read_frames(model, path)) for path, name in items), key=lambda item: len(item[1]))
   out_dir = v.out_dir or os.path.join(workdir, 'vocoded')
   if model.decoder.gc_cardinality:
-    gc_ids = jnp.full((len(items),), v.class_id, jnp.int32)
+    gc_ids = jnp.full((len(items),), class_id, jnp.int32)
   written = vocode_batches(model, params, items, gc_ids, out_dir, g, meta['model']['mu_law'], 'files', fold)
-  print(f'wrote {len(written)} wav files (+ spectrogram PNGs) to {out_dir}', flush=True)
+  print(f'wrote {files.count(len(written), "wav file")} (+ a spectrogram PNG each) to {out_dir}', flush=True)
   return written
 
 
@@ -142,16 +142,19 @@ def vocode_batches(model: Vocoder, params, items, gc_ids, out_dir, g, mu_law, la
   at a time; gc_ids [N] (a multi-speaker vocoder's speakers) or None. fold (segment, overlap
   frames): each file instead as segments side by side, `g.batch_size` at a time. Returns the
   wav paths."""
-  if fold:
-    return [_vocode_folded(model, params, name, frames, None if gc_ids is None else gc_ids[i], out_dir, g,
-                           mu_law, fold, f'{label} {i + 1}/{len(items)}')
-            for i, (name, frames) in enumerate(items)]
   written = []
+  if fold:
+    for i, (name, frames) in enumerate(items):
+      with files.interruptible(written, name):
+        written.append(_vocode_folded(model, params, name, frames, None if gc_ids is None else gc_ids[i], out_dir,
+                                      g, mu_law, fold, f'{label} {i + 1}/{len(items)}'))
+    return written
   for b in range(0, len(items), g.batch_size):
     batch = items[b:b + g.batch_size]
     ids = None if gc_ids is None else gc_ids[b:b + len(batch)]
-    written += _vocode_batch(model, params, batch, ids, out_dir, g, mu_law,
-                             f'{label} {b + 1}-{b + len(batch)}/{len(items)}')
+    with files.interruptible(written, ', '.join(name for name, _ in batch)):
+      written += _vocode_batch(model, params, batch, ids, out_dir, g, mu_law,
+                               f'{label} {b + 1}-{b + len(batch)}/{len(items)}')
   return written
 
 
@@ -212,16 +215,16 @@ def draw_folded(model: Vocoder, params, frames, gc_id, g, mu_law, fold, label=''
   if k > g.batch_size:  # silent segments fill the last batch: one compiled shape for every long file
     segments = np.pad(segments, ((0, -k % g.batch_size), (0, 0), (0, 0)))
   keys = jnp.stack([jax.random.fold_in(jax.random.key(g.seed), i) for i in range(len(segments))])
-  drawn = []
+  drawn, shown = [], progress.Progress(label, k, 'segments', piece='batch') if label else None
   for b in range(0, len(segments), g.batch_size):
     part = segments[b:b + g.batch_size]
     ids = None if gc_id is None else jnp.full((len(part),), gc_id, jnp.int32)
     chunks = draw_chunks(model, params, part, ids, g, mu_law, keys[b:b + len(part)], with_margins=True)
     drawn.append(np.concatenate([to_audio(model, c, mu_law) for c in chunks], axis=1))  # [B', (overlap + size)·hop]
-    if label:
-      print(f'\r{label}: {min(b + len(part), k)}/{k} segments', end='', file=sys.stderr, flush=True)
-  if label:
-    print(file=sys.stderr)
+    if shown:
+      shown.update(min(b + len(part), k))
+  if shown:
+    shown.close()
   return folding.join(np.concatenate(drawn)[:k], size * model.hop, overlap * model.hop)[:len(frames) * model.hop]
 
 

@@ -57,8 +57,8 @@ def score(run, params, config, split, writer=None, step=0):
       triple = {'original': x, 'vocoded': vocoded[:len(x)], 'griffin_lim': griffin_lim}
       writer.write_audios(step, {f'resynthesis/{i:02d}/{k}': w[None, :, None] for k, w in triple.items()},
                           sample_rate=rate)
-      writer.write_images(step, {f'resynthesis/{i:02d}/{k}': plots.spectrogram_image(w, rate, f'{i:02d} {k}')[None]
-                                 for k, w in triple.items()})
+      writer.write_images(step, {f'resynthesis/{i:02d}/{k}/spectrogram':
+                                 plots.spectrogram_image(w, rate, f'{i:02d} {k}')[None] for k, w in triple.items()})
   metrics = speech_scores.mean_scores(rows)
   metrics.update({f'griffin_lim_{k}': v for k, v in speech_scores.mean_scores(baseline).items()})
   metrics['vocode_clips'] = len(clips)

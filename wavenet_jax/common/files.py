@@ -43,11 +43,51 @@ def save_npy(path: str, array) -> None:
     np.save(f, array)
 
 
+class Interrupted(KeyboardInterrupt):
+  """Ctrl-C in a mode that writes files, in one line: what was left unwritten, what is done."""
+
+
+@contextlib.contextmanager
+def interruptible(written, what, noun='wav file'):
+  """Ctrl-C inside the block -> Interrupted('nothing written for WHAT; N wav files finished').
+  written: the finished paths (the block appends to it); what: the work in progress, or a
+  function that names it when asked. Outputs are written whole or not at all (atomic_path),
+  so the file in progress is simply absent."""
+  try:
+    yield
+  except KeyboardInterrupt as e:
+    if isinstance(e, Interrupted):
+      raise
+    raise Interrupted(f'nothing written for {what() if callable(what) else what}; '
+                      f'{count(len(written), noun)} finished') from None
+
+
+def count(n: int, noun: str) -> str:
+  """'1 wav file', '3 wav files'."""
+  return f'{n} {noun}{"" if n == 1 else "s"}'
+
+
+def load_npy(path: str, error=ConfigError):
+  """The array in a .npy file; a file that is not one (garbage, truncated, a pickle, a folder)
+  is one line, error(f'{path}: unreadable as a .npy array (...)')."""
+  try:
+    with open(path, 'rb') as f:
+      if f.read(6) != b'\x93NUMPY':  # np.load calls any other file "pickled data"
+        raise ValueError('no .npy header')
+    return np.load(path, allow_pickle=False)
+  except Exception as e:
+    if isinstance(e, ValueError) and 'allow_pickle' in str(e):
+      e = ValueError('it holds Python objects (pickled), not numbers')
+    raise error(f'{path}: unreadable as a .npy array ({" ".join(str(e).split()) or type(e).__name__})') from None
+
+
 def find_files(root: str, extensions, what: str):
   """(path, name = relative path without extension) of every matching file under root, sorted.
 
   what: how errors name root ('embeddings.input=DIR').
   """
+  if not root:
+    raise ConfigError(f'{what.split("=")[0]} is unset: name a file or a folder')
   if os.path.isfile(root):
     return [(root, os.path.splitext(os.path.basename(root))[0])]
   if not os.path.isdir(root):
