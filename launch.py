@@ -8,7 +8,12 @@ With --sweep=configs/sweeps/X.py (--config optional: it replaces the sweep's bas
 every run of a sweep file in its own --workdir/<run> and writes --workdir/results.{csv,md,png}.
 """
 import importlib
+import os
 import sys
+
+# Before TensorFlow loads (tf.data only): its oneDNN notices are noise in a run's log; a user's own setting wins.
+os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
 
 from absl import app, flags, logging
 from ml_collections import config_flags

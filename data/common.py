@@ -20,8 +20,10 @@ import collections
 import contextlib
 import io
 import json
+import logging
 import os
 import shutil
+import sys
 import tempfile
 
 import numpy as np
@@ -113,10 +115,13 @@ def build(out, make_builder, overwrite=False, num_shards=None):
   parent = os.path.dirname(out)
   os.makedirs(parent, exist_ok=True)
   tmp = tempfile.mkdtemp(prefix=os.path.basename(out) + '.partial-', dir=parent)
+  if not sys.stderr.isatty():  # TFDS's bars would leave their cursor codes in a log
+    tfds.disable_progress_bar()
   try:
     builder = make_builder(tmp)
-    # TFDS prints "prepared to <temp dir>", which is wrong once we rename; we print ours.
-    with contextlib.redirect_stdout(io.StringIO()):
+    # TFDS prints "prepared to <temp dir>", which is wrong once we rename; we print ours. Its
+    # Audio feature reads its own deprecated `dtype` while saving, and logs that it did.
+    with contextlib.redirect_stdout(io.StringIO()), _without_log('`FeatureConnector.dtype` is deprecated'):
       builder.download_and_prepare(
           download_dir=os.path.join(tmp, 'downloads'),
           download_config=tfds.download.DownloadConfig(
@@ -143,6 +148,18 @@ def _check_out(out, overwrite):
   # a mistyped --out must not wipe a home directory.
   if not (is_prepared(out) or (os.path.isdir(out) and not os.listdir(out))):
     raise DataError(f'{out}: exists and is not a prepared dataset; not overwriting it')
+
+
+@contextlib.contextmanager
+def _without_log(text):
+  """Drops the log records that contain `text` while the block runs."""
+  logger = logging.getLogger('absl')
+  drop = lambda record: text not in record.getMessage()
+  logger.addFilter(drop)
+  try:
+    yield
+  finally:
+    logger.removeFilter(drop)
 
 
 def _swap_in(version_dir, out, tmp):

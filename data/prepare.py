@@ -28,6 +28,10 @@ import json
 import os
 import sys
 
+if __name__ == '__main__':  # before TensorFlow loads: its oneDNN notices are noise; a user's own setting wins
+  os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
+
 if __name__ == '__main__':  # TF's C++ start-up chatter would bury the report; a user's own setting wins.
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 

@@ -533,7 +533,8 @@ def test_speaker_id_two_heads_through_launch_and_another_architecture_fails(tmp_
                          capture_output=True, text=True, timeout=300)
   assert wrong.returncode == 2
   line = [l for l in wrong.stderr.splitlines() if l.startswith('error:')]
-  assert len(line) == 1 and 'nsynth_autoencoder_classifier checkpoint that does not fit' in line[0], wrong.stderr[-2000:]
+  assert line == [f"error: model.kind='nsynth_classifier': {tmp_path / 'run' / 'checkpoints'} holds a "
+                  "'nsynth_autoencoder_classifier' run; train this config in another --workdir"], wrong.stderr[-2000:]
 
 
 def test_config_variants():

@@ -57,7 +57,7 @@ def mol_run(demo_dir, tmp_path_factory):
   return workdir, common
 
 
-def test_eval_generate_and_embeddings_read_the_model_from_the_checkpoint(mol_run, demo_dir):
+def test_eval_generate_and_embeddings_read_the_model_from_the_checkpoint(mol_run, demo_dir, capsys):
   workdir, common = mol_run
   ev = launch(*common, '--mode=eval')  # no model overrides: the checkpoint's are used
   assert ev.returncode == 0, ev.stderr[-3000:]
@@ -69,10 +69,11 @@ def test_eval_generate_and_embeddings_read_the_model_from_the_checkpoint(mol_run
   for app in (generate_files.generate_files, embedding_plots.plot_embeddings):
     c = demo.get_config()  # the config file as is, data as the run's
     c.data.source = demo_dir
-    c.generate.num_samples, c.latent.out_dir = 30, os.path.join(workdir, 'latent')
+    c.generate.num_samples, c.generate.class_ids, c.latent.out_dir = 30, (0,), os.path.join(workdir, 'latent')
     saved_model.adopt(c, workdir, chosen={'data.source'}, note=None)
     assert (c.model.output, c.model.scalar_input, c.model.dilations) == ('logistic_mixture', True, (1, 2, 4))
     assert app(c, workdir)
+  assert 'wrote 1 wav file (+ a spectrogram PNG each)' in capsys.readouterr().out
 
 
 def test_a_model_override_that_contradicts_the_checkpoint_is_refused(mol_run, demo_dir):

@@ -513,6 +513,9 @@ def test_gtzan_config_trains_on_a_raw_tree_and_without_one_says_where(tmp_path):
   assert out.returncode == 0, out.stderr[-3000:]
   assert 'prepared gtzan dataset' in out.stdout and '3 classes' in out.stdout
   assert 'step 2/2' in out.stdout and 'blues' in out.stdout
+  # A successful run's stderr is quiet: no TensorFlow notices, deprecations or progress-bar cursor codes.
+  for noise in ('oneDNN', 'deprecated', 'E0000', 'Traceback', '\r', '\x1b['):
+    assert noise not in out.stderr, (noise, out.stderr[-3000:])
   # The WaveNet-Audio generation command: every genre and unconditioned, from silence and from a prime.
   prime = tmp_path / 'prime one.wav'
   corpus_trees.write(prime, corpus_trees.sine(440, 0.5, 0.05, 16_000), 16_000)
@@ -520,6 +523,9 @@ def test_gtzan_config_trains_on_a_raw_tree_and_without_one_says_where(tmp_path):
                                '--config.generate.chunk_size=100', '--mode=generate'],
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
   assert gen.returncode == 0, gen.stderr[-3000:]
+  for noise in ('oneDNN', 'deprecated', 'E0000', 'Traceback', '\r', '\x1b['):
+    assert noise not in gen.stderr, (noise, gen.stderr[-3000:])
+  assert gen.stdout.strip().splitlines()[-1].startswith('wrote 8 wav files (+ a spectrogram PNG each)')
   written = sorted(os.listdir(tmp_path / 'run' / 'generated'))
   stems = [f'{g}{p}_seed0' for g in ('blues', 'jazz', 'rock', 'unconditioned') for p in ('', '_prime one')]
   assert written == sorted([s + '.png' for s in stems] + [s + '.wav' for s in stems])

@@ -120,6 +120,11 @@ def test_bad_study_configs_fail_in_one_line(study, tmp_path):
     transfer.study(bad, str(tmp_path / 'b'))
   with pytest.raises(ValueError, match=':blues=/path/to/genres'):
     transfer_speaker_to_blues.get_config()
+  bad = c.copy_and_resolve_references()
+  bad.transfer.generate_classes = ('cello',)
+  with pytest.raises(config_checks.ConfigError, match=r"^transfer.generate_classes: 'cello' is not a class of this "
+                                                       r"run \(bell, brass, chirp\)$"):
+    transfer.generated_classes(bad, ['bell', 'brass', 'chirp'])
 
 
 def test_demo_variant_data_is_the_demo_with_bell_swapped_for_drums(study):
