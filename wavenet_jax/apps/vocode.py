@@ -31,6 +31,8 @@ from wavenet_jax.models.vocoder import Vocoder
 # One compiled program per vocoder and slice shape, shared by every batch of files.
 _condition = jax.jit(lambda model, params, frames: model.apply(params, frames, method=Vocoder.condition),
                      static_argnames=('model',))
+_filters = jax.jit(lpc.filters, static_argnums=(1, 2, 3))
+TAPS_BLOCK = 64  # frames per call of _filters: one compiled shape, and memory bounded for a long file
 
 
 def audio_frames(model: Vocoder, wav):
@@ -65,9 +67,12 @@ class Taps:
 
   def __init__(self, model: Vocoder, frames):
     self.hop = model.hop
-    self.taps = np.asarray(lpc.filters(jnp.asarray(frames, jnp.float32), model.features, model.sample_rate,
-                                       model.lpc_order))  # [B, F, order]
-    self.shape = (frames.shape[0], frames.shape[1] * self.hop, model.lpc_order)
+    num_frames = frames.shape[1]
+    padded = np.pad(np.asarray(frames, np.float32), ((0, 0), (0, -num_frames % TAPS_BLOCK), (0, 0)))
+    self.taps = np.concatenate([  # [B, F, order]
+        np.asarray(_filters(padded[:, f:f + TAPS_BLOCK], model.features, model.sample_rate, model.lpc_order))
+        for f in range(0, padded.shape[1], TAPS_BLOCK)], axis=1)[:, :num_frames]
+    self.shape = (frames.shape[0], num_frames * self.hop, model.lpc_order)
 
   def __getitem__(self, index):
     a, b, f0, f1 = _frame_span(index, self.shape[1], self.hop)
