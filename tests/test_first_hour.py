@@ -216,3 +216,21 @@ def test_progress_in_a_log_has_no_cursor_codes_and_leaves_compiling_out(monkeypa
       'streams 1-2/2: 200/400 samples, 200 samples/s, ETA 0m02s',
       'streams 1-2/2: 300/400 samples, 200 samples/s, ETA 0m01s',
       'streams 1-2/2: 400/400 samples, 200 samples/s, ETA 0m00s']
+
+
+def test_ctrl_c_in_data_preparation_leaves_nothing(tmp_path):
+  """SIGINT while the dataset is being written: one line, exit 130, no partial folder."""
+  import signal
+  import time
+  out = tmp_path / 'demo'
+  proc = subprocess.Popen([sys.executable, 'data/prepare.py', 'demo', f'--out={out}', '--clip_seconds=4',
+                           '--train_per_class=200'], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  deadline = time.time() + 120
+  while time.time() < deadline and not any(p.name.startswith('demo.partial-') for p in tmp_path.iterdir()):
+    time.sleep(0.2)
+  time.sleep(1.0)  # into the build
+  proc.send_signal(signal.SIGINT)
+  stdout, stderr = proc.communicate(timeout=120)
+  assert proc.returncode == 130, stderr[-3000:]
+  assert stderr.strip().splitlines()[-1] == f'interrupted: nothing written for {out}'
+  assert 'Traceback' not in stderr and list(tmp_path.iterdir()) == []
