@@ -160,7 +160,7 @@ def test_ctrl_c_writes_whole_files_or_none_and_says_which_in_one_line(mol_run, t
   workdir, common = mol_run
   out_dir = tmp_path / 'generated'
   code, text = interrupt_when(common + ['--mode=generate', '--config.generate.class_ids=(0,1)',
-                                        '--config.generate.batch_size=1', '--config.generate.num_samples=400000',
+                                        '--config.generate.batch_size=1', '--config.generate.num_samples=200000',
                                         '--config.generate.chunk_size=1000', f'--config.generate.out_dir={out_dir}'],
                               ready='streams 2-2/2')
   assert code == 130, text[-3000:]
@@ -224,7 +224,8 @@ def test_ctrl_c_in_data_preparation_leaves_nothing(tmp_path):
   import time
   out = tmp_path / 'demo'
   proc = subprocess.Popen([sys.executable, 'data/prepare.py', 'demo', f'--out={out}', '--clip_seconds=4',
-                           '--train_per_class=200'], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           '--train_per_class=200'], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
   deadline = time.time() + 120
   while time.time() < deadline and not any(p.name.startswith('demo.partial-') for p in tmp_path.iterdir()):
     time.sleep(0.2)

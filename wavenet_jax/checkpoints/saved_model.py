@@ -70,7 +70,8 @@ def _settle(config, key, value, saved, chosen, where):
     return []
   if chosen is None or key in chosen:
     option = f'--config.{key}' if chosen is not None else key
-    raise ConfigError(f'{option}={value!r}: the checkpoints in {where} were trained with {_like(value, saved[key])!r}; '
+    trained = _like(value, saved[key])
+    raise ConfigError(f'{option}={value!r}: the checkpoints in {where} were trained with {trained!r}; '
                       + ('leave it out to use theirs' if chosen is not None else 'set that')
                       + ', or train with it in another --workdir')
   _set(config, key, _like(value, saved[key]))
