@@ -273,6 +273,17 @@ def test_bad_npy_fails_in_one_line_naming_it(run, tmp_path, array, needle):
   assert not (tmp_path / 'w' / 'synthesized').exists()
 
 
+def test_the_config_file_takes_the_model_of_the_checkpoint(run):
+  """launch.py's step before --mode=encode/synthesize: configs/nsynth_autoencoder.py's model
+  (encoder settings nested, tuples) made the checkpoint's when the command line sets none."""
+  from configs import nsynth_autoencoder
+  from wavenet_jax.checkpoints import saved_model
+  c = nsynth_autoencoder.get_config()
+  saved_model.adopt(c, run[0], chosen=set(), note=None)
+  got, want = c.model.to_dict(), tiny_config().to_dict()
+  assert {k: got[k] for k in want} == want and c.model.encoder.dilations == (1, 2, 4)  # keys it saved
+
+
 def test_classifier_encodes_but_cannot_synthesize(run, tmp_path):
   workdir, params = run
   cfg = tiny_config()

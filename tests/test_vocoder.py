@@ -310,6 +310,22 @@ def test_audio_sampled_below_twice_fmax_is_refused_in_one_line(vocoder_run, tmp_
   assert not (tmp_path / 'w' / 'vocoded').exists()
 
 
+def test_a_vocoder_config_takes_the_model_of_the_checkpoint_it_vocodes_with(vocoder_run):
+  """launch.py's step before --mode=vocode: a config file's model.* (nested mel and upsampler
+  settings, tuples) made the checkpoint's, and an override that contradicts it refused."""
+  from configs import demo_vocoder
+  from wavenet_jax.checkpoints import saved_model
+  workdir, trained_config = vocoder_run[:2]
+  c = demo_vocoder.get_config()
+  saved_model.adopt(c, workdir, chosen={'vocode.input'}, note=None)
+  assert c.model.to_dict() == trained_config.model.to_dict()
+  assert c.model.upsample.scales == (4, 4) and c.model.output == 'logistic_mixture'
+  c = demo_vocoder.get_config()
+  c.model.mel.hop = 32
+  with pytest.raises(ConfigError, match=r'^--config.model.mel.hop=32: the checkpoints in .* were trained with 16; '):
+    saved_model.adopt(c, workdir, chosen={'model.mel.hop'}, note=None)
+
+
 def test_what_a_vocoder_cannot_honour_is_refused_in_one_line(vocoder_run, tmp_path):
   """vocode.class_id on a vocoder without speakers; --mode=embeddings on any vocoder: nothing written."""
   from configs import default
