@@ -29,7 +29,7 @@ import tempfile
 import numpy as np
 import tensorflow_datasets as tfds
 
-from wavenet_jax.common import config_checks
+from wavenet_jax.common import config_checks, files
 
 SPLITS = ('train', 'validation')
 SYNTHESISED = config_checks.SYNTHESISED  # corpora made by a builder, from no source
@@ -207,6 +207,6 @@ def print_report(report):
   for item in report['skipped']:
     print(f'skipped {item["path"]}: {item["reason"]}')
   sizes = ', '.join(f'{split} {n}' for split, n in report['num_examples'].items())
-  print(f'{report["num_skipped"]} files skipped; wrote {report["out"]}: {sizes} examples, '
+  print(f'{files.count(report["num_skipped"], "file")} skipped; wrote {report["out"]}: {sizes} examples, '
         f'{len(report["class_names"])} classes at {report["sample_rate"]} Hz')
 

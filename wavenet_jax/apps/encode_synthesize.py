@@ -75,9 +75,9 @@ def encode_files(config, workdir: str):
       flush()
   shown.close()
   if short:
-    print(f'warning: skipped {len(short)} files shorter than one frame ({model.hop} samples at '
+    print(f'warning: skipped {files.count(len(short), "file")} shorter than one frame ({model.hop} samples at '
           f'{model.sample_rate} Hz): {", ".join(short)}', file=sys.stderr, flush=True)
-  print(f'encoded {len(written)} files ({seconds:,.1f} s of audio, {model.channels} channels every '
+  print(f'encoded {files.count(len(written), "file")} ({seconds:,.1f} s of audio, {model.channels} channels every '
         f'{model.hop} samples) to {out_dir}' + (f'; skipped {len(short)} too short' if short else ''),
         flush=True)
   return written

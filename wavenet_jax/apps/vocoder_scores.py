@@ -13,7 +13,7 @@ import os
 import jax.numpy as jnp
 
 from wavenet_jax.apps import vocode
-from wavenet_jax.common import plots
+from wavenet_jax.common import files, plots
 from wavenet_jax.training import speech_scores
 from wavenet_jax.input import audio, pipeline
 
@@ -75,4 +75,4 @@ def format_scores(metrics):
     value, gl = metrics.get(key), metrics.get(f'griffin_lim_{key}')
     if value is not None:
       parts.append(f'{name} {value:.3g}{unit} (Griffin-Lim {gl:.3g})' if gl is not None else f'{name} {value:.3g}{unit}')
-  return f'{metrics["vocode_clips"]} clips resynthesised: ' + ', '.join(parts)
+  return f'{files.count(metrics["vocode_clips"], "clip")} resynthesised: ' + ', '.join(parts)
