@@ -1,6 +1,6 @@
 """Training speed on an accelerator: samples/s and model FLOP utilisation (issue 31, point 2).
 
-    python -m benchmarks.device_train [--json PATH] [--steps N] [--quick]
+    python -m benchmarks.device_train [--json PATH] [--steps N] [--quick] [--smoke]
 
 ibab's default WaveNet (configs/default.py: batch 1, 8, 32 of 100,000 predicted samples + the
 receptive field) and NSynth h512 (configs/nsynth_autoencoder.py: batch 32 x 6,144), each with
@@ -9,7 +9,9 @@ divides model FLOP/s by the device's float32 and bfloat16 matmul rates measured 
 (an 8192^3 matmul chain; f32 at default precision, as training runs). Goal: NSynth h512 bf16 at
 >= 0.40 of the bf16 rate. samples/s counts predicted samples (as train_step.py). FLOPs: ibab from
 benchmarks/wavenet_costs.py; NSynth from XLA's cost analysis of the lowered float32 step. On a
-CPU (or with --quick) every size shrinks so the script just proves it runs (~1 minute).
+CPU (or with --quick) every size shrinks so the script just proves it runs (~1-3 minutes);
+--smoke shrinks the models too (ibab's first 4 layers, configs/nsynth_autoencoder.py:tiny), to
+prove it in seconds.
 """
 import argparse
 import gc
@@ -51,7 +53,8 @@ def measure(config, batch_size, timed_steps):
   size = config.data.sample_size
   mesh = sharding.make_mesh()
   tx, schedule = optim.make_optimizer(config.train)
-  params = model.init(jax.random.key(0), *kind.init_inputs(model, config.model))
+  # Jitted: one compile, not one per op (the same values; seconds less on a CPU).
+  params = jax.jit(model.init)(jax.random.key(0), *kind.init_inputs(model, config.model))
   state = steps.TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
                            ema_params=None, rng=jax.random.PRNGKey(0))
   state = jax.device_put(state, sharding.replicated(mesh))
@@ -80,17 +83,21 @@ def out_of_memory(e):
   return 'RESOURCE_EXHAUSTED' in text or 'out of memory' in text.lower()
 
 
-def rows(quick):
+def rows(quick, smoke=False):
   """(name, label, config, batch, dtype) of every row, float32 before bfloat16."""
   ibab_size, ibab_batches, ns_size, ns_batch = (1000, (1, 2), 1024, 1) if quick else (100_000, (1, 8, 32), 6144, 32)
+  if smoke:
+    ibab_size, ibab_batches, ns_size = 64, (1,), 256
   for dtype in ('float32', 'bfloat16'):
     for b in ibab_batches:
       c = default.get_config()
       c.data.sample_size = ibab_size
-      yield f'ibab_b{b}', f'ibab default B={b} x {ibab_size:,}+rf', c, b, dtype
-    c = nsynth_autoencoder.get_config()
+      if smoke:
+        c.model.dilations = train_step.SMOKE_DILATIONS
+      yield f'ibab_b{b}', f'ibab default{" 4 layers" if smoke else ""} B={b} x {ibab_size:,}+rf', c, b, dtype
+    c = nsynth_autoencoder.get_config('tiny' if smoke else None)
     c.data.sample_size = ns_size
-    yield f'nsynth_b{ns_batch}', f'NSynth h512 B={ns_batch} x {ns_size:,}', c, ns_batch, dtype
+    yield f'nsynth_b{ns_batch}', f'NSynth {"tiny" if smoke else "h512"} B={ns_batch} x {ns_size:,}', c, ns_batch, dtype
 
 
 def main():
@@ -100,11 +107,13 @@ def main():
   parser.add_argument('--steps', type=int, default=5, help='timed steps after the compile and a first step')
   parser.add_argument('--quick', action='store_true', default=None,
                       help='tiny sizes, to prove the script runs (default on a CPU)')
+  parser.add_argument('--smoke', action='store_true',
+                      help='--quick with tiny models too: proves the script runs in seconds; the figures mean nothing')
   args = parser.parse_args()
-  quick = args.quick if args.quick is not None else jax.default_backend() == 'cpu'
-  tag = ' (quick)' if quick else ''
+  quick = args.smoke or (args.quick if args.quick is not None else jax.default_backend() == 'cpu')
+  tag = ' (smoke)' if args.smoke else ' (quick)' if quick else ''
 
-  n = 1024 if quick else 8192
+  n = 128 if args.smoke else 1024 if quick else 8192
   rate = {'float32': matmul_tflops(jnp.float32, n, 2 if quick else 10),
           'bfloat16': matmul_tflops(jnp.bfloat16, n, 2 if quick else 10)}
   figures = {'device_kind': jax.devices()[0].device_kind, 'jax_version': jax.__version__,
@@ -115,7 +124,7 @@ def main():
            ('jax', '', '', '', '', '', '', '', jax.__version__),
            (f'matmul {n}^3{tag}', 'float32', '', '', '', f"{rate['float32']:.2f}", '', '', ''),
            (f'matmul {n}^3{tag}', 'bfloat16', '', '', '', f"{rate['bfloat16']:.2f}", '', '', '')]
-  for name, label, config, b, dtype in rows(quick):
+  for name, label, config, b, dtype in rows(quick, args.smoke):
     config.train.batch_size = b
     config.train.compute_dtype = dtype
     key = f"{name}_{'f32' if dtype == 'float32' else 'bf16'}"

@@ -1,6 +1,6 @@
 """Fast-generation speed of ibab's default WaveNet (50 layers, 32/32/512, 256 classes), random weights.
 
-    python benchmarks/generation.py [--json PATH] [--samples N] [--batch B]
+    python benchmarks/generation.py [--json PATH] [--samples N] [--batch B] [--smoke]
 
 On a GPU, run it with --batch 1024 (the goal there: one stream >= 48,000 samples/s, nv-wavenet's
 CUDA figure on a P40). Figures measured so far, per machine: docs/performance.md#expected-figures.
@@ -17,6 +17,9 @@ on a CPU: groups of 16 streams, two threads per core (generate.stream_groups).
 The `mol_` rows are the same network with r9y9's output (configs/default.py:mol): the
 previous sample as a scalar, a mixture of 10 logistics over 16-bit levels drawn inside the
 scan; `mol_cost` is the categorical rate over the mixture's.
+
+--smoke: tiny sizes (the model's first 4 layers, 64 samples, short ceiling measurements) that
+prove the script runs in seconds; the figures mean nothing.
 """
 import argparse
 import resource
@@ -27,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import machine, table, wavenet_costs
+from benchmarks.train_step import SMOKE_DILATIONS
 from wavenet_jax.generation import generate
 from wavenet_jax.models.wavenet import WaveNet
 from wavenet_jax.runtime import xla_cpu
@@ -69,23 +73,30 @@ def main():
   xla_cpu.configure()  # first, before jax starts: the CPU settings launch.py uses.
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--json', help='also write the figures here as a flat JSON object')
-  parser.add_argument('--samples', type=int, default=16000, help='samples per stream per timed scan')
+  parser.add_argument('--samples', type=int, help='samples per stream per timed scan (16000; 64 with --smoke)')
   parser.add_argument('--batch', type=int, default=64)
+  parser.add_argument('--smoke', action='store_true',
+                      help='tiny sizes (4 layers): proves the script runs; the figures mean nothing')
   args = parser.parse_args()
+  samples = args.samples or (64 if args.smoke else 16000)
+  batch_samples = samples if args.smoke else max(samples // 8, 500)
+  layers = dict(dilations=SMOKE_DILATIONS) if args.smoke else {}
+  steps = dict(steps=20) if args.smoke else {}  # of the ceilings' scans
+  matmul = machine.matmul_gflops(m=256) if args.smoke else machine.matmul_gflops()
 
-  model = WaveNet()
+  model = WaveNet(**layers)
   params = model.init(jax.random.key(0), jnp.zeros((1, 8), jnp.int32))
-  compile_s, single = timed_generate(model, params, 1, args.samples)
-  _, batched = timed_generate(model, params, args.batch, max(args.samples // 8, 500))
-  mol = WaveNet(output='logistic_mixture', num_mixtures=10, scalar_input=True)
+  compile_s, single = timed_generate(model, params, 1, samples)
+  _, batched = timed_generate(model, params, args.batch, batch_samples)
+  mol = WaveNet(output='logistic_mixture', num_mixtures=10, scalar_input=True, **layers)
   mol_params = mol.init(jax.random.key(0), jnp.zeros((1, 40), jnp.float32))
-  _, mol_single = timed_generate(mol, mol_params, 1, args.samples)
-  _, mol_batched = timed_generate(mol, mol_params, args.batch, max(args.samples // 8, 500))
-  naive = naive_samples_per_s(model, params)
-  roofline = machine.gemv_gb_per_s() * 1e9 / wavenet_costs.weight_bytes(model)
+  _, mol_single = timed_generate(mol, mol_params, 1, samples)
+  _, mol_batched = timed_generate(mol, mol_params, args.batch, batch_samples)
+  naive = naive_samples_per_s(model, params, 5 if args.smoke else 50)
+  roofline = machine.gemv_gb_per_s(**steps) * 1e9 / wavenet_costs.weight_bytes(model)
   head_floor = 1 / machine.gemv_chain_seconds(wavenet_costs.head_gemv_shapes(model),
-                                              compiler_options=generate.scan_compiler_options())
-  ceiling = machine.matmul_gflops() * 1e9 / wavenet_costs.sample_flops(model)
+                                              compiler_options=generate.scan_compiler_options(), **steps)
+  ceiling = matmul * 1e9 / wavenet_costs.sample_flops(model)
   figures = {
       'single_stream_samples_per_s': round(single),
       f'batch{args.batch}_samples_per_s': round(batched),
@@ -110,7 +121,8 @@ def main():
     goals = {'single_stream_samples_per_s': '>= 16,000 (the 2-core AVX-512 CPU)',
              'batch64_samples_per_s': '>= 60,000 (same)',
              'batch64_fraction_of_ceiling': '>= 0.86 (60,000 of ~70,000 there)'}  # 64 streams' goal only
-  cfg = f'ibab default, f32, {jax.device_count()}x {platform}'
+  name = 'smoke: ibab default, 4 layers' if args.smoke else 'ibab default'
+  cfg = f'{name}, f32, {jax.device_count()}x {platform}'
   table.report(figures, cfg, goals, args.json)
 
 

@@ -1,6 +1,7 @@
 """Soak test of resume: train the demo while killing it at random moments, then compare.
 
-    python benchmarks/soak.py [--steps N] [--interval 30,120] [--json PATH] [--workdir DIR]
+    python benchmarks/soak.py [--steps N] [--interval 30,120] [--json PATH] [--workdir DIR] \
+        [--config.a.b=v ...]
 
 Runs `launch.py --config=configs/demo.py` to --steps twice: once straight through, once
 killed every --interval seconds (uniform, SIGKILL and SIGTERM alternating) and relaunched
@@ -8,6 +9,8 @@ until it finishes. Reports the kills survived, the steps redone after each kill 
 it had logged past the checkpoint it resumed from), the files left behind (temporary or
 unreadable checkpoints, *.tmp files) and how far the final parameters, optimizer state, EMA
 and rng are from the straight run's (goal: 0 on one machine). Not a test: it takes minutes.
+--config.a.b=v arguments go to both runs' launch.py after the script's own (so they win),
+e.g. a smaller model or a prepared demo corpus: `--config.data.source=DIR`.
 """
 import argparse
 import os
@@ -28,23 +31,23 @@ STEP = re.compile(r'^step (\d+)/')
 RESUMED = re.compile(r'\(step (\d+)\)\.$')
 
 
-def command(workdir, steps):
+def command(workdir, steps, overrides=()):
   return [sys.executable, 'launch.py', '--config=configs/demo.py', f'--workdir={workdir}',
           f'--config.train.num_train_steps={steps}', '--config.train.log_every_steps=1',
           '--config.train.checkpoint_every_steps=100', '--config.train.generate_every_steps=0',
-          '--config.train.eval_every_steps=0', '--config.train.ema_decay=0.999']
+          '--config.train.eval_every_steps=0', '--config.train.ema_decay=0.999', *overrides]
 
 
-def straight_run(workdir, steps):
-  subprocess.run(command(workdir, steps), cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+def straight_run(workdir, steps, overrides=()):
+  subprocess.run(command(workdir, steps, overrides), cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
                  stderr=subprocess.DEVNULL)
 
 
-def killed_run(workdir, steps, interval, rng):
+def killed_run(workdir, steps, interval, rng, overrides=()):
   """Kills and relaunches until the run finishes -> (kills, [steps redone after each kill])."""
   kills, redone, last_logged, pending = 0, [], 0, None
   while True:
-    proc = subprocess.Popen(command(workdir, steps), cwd=ROOT, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(command(workdir, steps, overrides), cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
     lines = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
@@ -98,14 +101,17 @@ def main():
   parser.add_argument('--seed', type=int, default=0)
   parser.add_argument('--workdir', default=None, help='default: a temporary directory')
   parser.add_argument('--json', help='also write the figures here as a flat JSON object')
-  args = parser.parse_args()
+  args, overrides = parser.parse_known_args()
+  if unknown := [a for a in overrides if not a.startswith('--config.')]:
+    parser.error(f'unrecognized arguments: {" ".join(unknown)}')
   interval = tuple(float(x) for x in args.interval.split(','))
   root = args.workdir or tempfile.mkdtemp(prefix='wavenet_jax_soak_')
   start = time.time()
-  straight_run(os.path.join(root, 'straight'), args.steps)
+  straight_run(os.path.join(root, 'straight'), args.steps, overrides)
   straight_s = time.time() - start
   start = time.time()
-  kills, redone = killed_run(os.path.join(root, 'killed'), args.steps, interval, np.random.default_rng(args.seed))
+  kills, redone = killed_run(os.path.join(root, 'killed'), args.steps, interval, np.random.default_rng(args.seed),
+                             overrides)
   killed_s = time.time() - start
   diff, same_position = max_difference(os.path.join(root, 'straight'), os.path.join(root, 'killed'))
   left = left_behind(os.path.join(root, 'killed'))
@@ -121,7 +127,8 @@ def main():
   }
   goals = {'kills_survived': '>= 10', 'steps_redone_per_kill_max': '< 100 (checkpoint every 100)',
            'files_left_behind': '0', 'final_state_max_abs_diff': '0 (<= 1e-6)', 'same_step_and_data_position': 'True'}
-  table.report(figures, f'demo, {args.steps} steps, kills every {args.interval} s', goals, args.json)
+  setting = ' '.join([f'demo, {args.steps} steps, kills every {args.interval} s', *overrides])
+  table.report(figures, setting, goals, args.json)
   for path in left:
     print(f'left behind: {path}')
 

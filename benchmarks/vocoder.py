@@ -1,15 +1,16 @@
 """Vocoder speed and quality: real-time factors of r9y9's size, and a trained vocoder vs Griffin-Lim.
 
-    python -m benchmarks.vocoder rtf [--seconds 0.25] [--fold_frames N] [--json PATH]
+    python -m benchmarks.vocoder rtf [--seconds 0.25] [--heads mol,lpc] [--fold_frames N] [--json PATH] [--smoke]
     python -m benchmarks.vocoder scores --workdir runs/demo_vocoder --speech DIR [--fold_frames N] [--json PATH]
-    python -m benchmarks.vocoder train [--steps 5] [--json PATH]
+    python -m benchmarks.vocoder train [--steps 5] [--json PATH] [--smoke]
 
 rtf: configs/ljspeech_vocoder.py's model (24 layers, 128/256/128, r9y9's upsampler) with
 random weights, for each head (mixture of 10 logistics, Gaussian, 256-way categorical, and
-that softmax over a linear predictor's excitation, `:lpc`), vocoding 1 and 8 files of
-`--seconds` of random log-mels at once, as --mode=vocode draws them (apps/vocode.draw_chunks:
-the conditioning a chunk at a time, one lax.scan per chunk). The value is seconds of audio made per second of wall time (1 = real time), timed
-after a first, compiling run. --fold_frames N adds one file of 8 x `--seconds` vocoded as
+that softmax over a linear predictor's excitation, `:lpc`; --heads picks some), vocoding 1
+and 8 files of `--seconds` of random log-mels at once, as --mode=vocode draws them
+(apps/vocode.draw_chunks: the conditioning a chunk at a time, one lax.scan per chunk). The
+value is seconds of audio made per second of wall time (1 = real time), timed after a first,
+compiling run. --fold_frames N adds one file of 8 x `--seconds` vocoded as
 segments of N frames side by side (vocode.fold_frames, --overlap_frames of overlap).
 
 scores: a trained vocoder's checkpoint resynthesises every recording under --speech
@@ -24,6 +25,9 @@ train: seconds per train step of configs/demo_vocoder.py (its batch of 8 x 2,048
 samples, each crop with the receptive field and the frames' context) and of
 configs/ljspeech_vocoder.py at batch 1, timed as benchmarks/train_step.py times a step.
 Goal: the demo's 2,000 steps within its 15-minute budget on a 2-core CPU.
+
+--smoke (rtf, train): each config with a 2-layer decoder of 8 channels and one-hop crops, to
+prove the script runs in seconds; the figures mean nothing.
 """
 import argparse
 import os
@@ -47,10 +51,19 @@ HEADS = ('', 'gaussian', 'categorical', 'lpc')  # configs/ljspeech_vocoder.py's 
 DEMO_BUDGET_S = 15 * 60  # the demo's training budget on a 2-core CPU (issue 29, point 5)
 
 
-def real_time_factor(head, files, seconds, fold=None):
+def shrunk(c, smoke):
+  """--smoke: c with a 2-layer decoder of 8 channels and crops of one hop (else c as it is)."""
+  if smoke:
+    c.model.dilations = (1, 2)
+    c.model.residual_channels = c.model.dilation_channels = c.model.skip_channels = 8
+    c.data.sample_size = c.model.mel.hop
+  return c
+
+
+def real_time_factor(head, files, seconds, fold=None, smoke=False):
   """Seconds of audio per wall second vocoding `files` files of `seconds` each (one folded file:
   fold = (segment, overlap) frames)."""
-  c = ljspeech_vocoder.get_config(head or None)
+  c = shrunk(ljspeech_vocoder.get_config(head or None), smoke)
   kind = registry.of(c.model)
   model = kind.build(c, kind.num_classes(c, 1))  # one speaker: no speaker embedding
   params = jax.jit(model.init)(jax.random.key(0), *vocoder_kind.init_inputs(model, c.model))
@@ -72,15 +85,15 @@ def real_time_factor(head, files, seconds, fold=None):
   return files * num_frames * model.hop / c.data.sample_rate / (time.perf_counter() - start)
 
 
-def rtf_table(seconds, fold, json_path):
+def rtf_table(seconds, fold, json_path, smoke=False, heads=HEADS):
   figures = {}
-  for head in HEADS:
+  for head in heads:
     for files in (1, 8):
-      figures[f'rtf_{head or "mol"}_{files}_files'] = round(real_time_factor(head, files, seconds), 4)
+      figures[f'rtf_{head or "mol"}_{files}_files'] = round(real_time_factor(head, files, seconds, None, smoke), 4)
     if fold:
-      figures[f'rtf_{head or "mol"}_1_file_folded'] = round(real_time_factor(head, 1, 8 * seconds, fold), 4)
-  table.report(figures, 'configs/ljspeech_vocoder.py, random weights' + (f', fold {fold}' if fold else ''), {},
-               json_path)
+      figures[f'rtf_{head or "mol"}_1_file_folded'] = round(real_time_factor(head, 1, 8 * seconds, fold, smoke), 4)
+  setting = ('smoke: ' if smoke else '') + 'configs/ljspeech_vocoder.py, random weights'
+  table.report(figures, setting + (f', fold {fold}' if fold else ''), {}, json_path)
 
 
 def scores_table(workdir, speech, temperature, fold, json_path):
@@ -112,16 +125,16 @@ def scores_table(workdir, speech, temperature, fold, json_path):
   table.report(figures, setting, goals, json_path)
 
 
-def train_table(timed_steps, json_path):
+def train_table(timed_steps, json_path, smoke=False):
   figures, goals = {}, {}
   for name, module, batch_size in (('demo_vocoder', demo_vocoder, None), ('ljspeech_vocoder', ljspeech_vocoder, 1)):
-    c = module.get_config()
+    c = shrunk(module.get_config(), smoke)
     batch_size = batch_size or c.train.batch_size
     key = f'train_step_s_{name}_batch_{batch_size}'
     figures[key] = round(device_train.measure(c, batch_size, timed_steps)[1], 3)
     if module is demo_vocoder:
       goals[key] = f'<= {DEMO_BUDGET_S / c.train.num_train_steps:.2f} ({c.train.num_train_steps} steps in 15 min)'
-  table.report(figures, 'median step, float32', goals, json_path)
+  table.report(figures, ('smoke: ' if smoke else '') + 'median step, float32', goals, json_path)
 
 
 def main():
@@ -129,19 +142,25 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   parser.add_argument('what', choices=('rtf', 'scores', 'train'))
   parser.add_argument('--seconds', type=float, default=0.25, help='rtf: audio per file')
+  parser.add_argument('--heads', default='mol,gaussian,categorical,lpc', help='rtf: the heads timed, comma-separated')
   parser.add_argument('--workdir', help='scores: a trained vocoder')
   parser.add_argument('--speech', help='scores: a folder of recordings (.wav, .flac)')
   parser.add_argument('--temperature', type=float, default=1.0)
   parser.add_argument('--steps', type=int, default=5, help='train: timed steps after a first one')
   parser.add_argument('--fold_frames', type=int, default=0, help='rtf, scores: vocode.fold_frames (0 = off)')
   parser.add_argument('--overlap_frames', type=int, default=8, help='with --fold_frames: vocode.overlap_frames')
+  parser.add_argument('--smoke', action='store_true',
+                      help='rtf, train: tiny decoders: proves the script runs; the figures mean nothing')
   parser.add_argument('--json')
   args = parser.parse_args()
   fold = (args.fold_frames, args.overlap_frames) if args.fold_frames else None
   if args.what == 'rtf':
-    rtf_table(args.seconds, fold, args.json)
+    heads = [{'mol': ''}.get(h, h) for h in args.heads.split(',')]
+    if set(heads) - set(HEADS):
+      parser.error(f'--heads {args.heads}: each of mol, gaussian, categorical, lpc')
+    rtf_table(args.seconds, fold, args.json, args.smoke, heads)
   elif args.what == 'train':
-    train_table(args.steps, args.json)
+    train_table(args.steps, args.json, args.smoke)
   else:
     scores_table(args.workdir, args.speech, args.temperature, fold, args.json)
 
