@@ -58,9 +58,9 @@ def adopt(config, workdir, chosen=None, note=print):
   for key, value in _flat(config.model.to_dict(), 'model.'):
     changed += _settle(config, key, value, saved, chosen, where)
   for key in _OTHER_KEYS:
-    changed += _settle(config, key, _get(config, key), saved, chosen, where)
+    changed += _settle(config, key, config[key], saved, chosen, where)
   if changed and note:
-    note(f'model settings of {where}: ' + ', '.join(f'{k}={_get(config, k)!r}' for k in changed))
+    note(f'model settings of {where}: ' + ', '.join(f'{k}={config[k]!r}' for k in changed))
   return meta
 
 
@@ -101,16 +101,7 @@ def _like(current, saved):
   return items if isinstance(current, list) else tuple(items)
 
 
-def _get(config, key):
-  node = config
-  for part in key.split('.'):
-    node = node[part]
-  return node
-
-
 def _set(config, key, value):
-  *parents, last = key.split('.')
-  node = config
-  for part in parents:
-    node = node[part]
-  node[last] = value
+  """config[key] = value for a dotted key (ConfigDict reads dotted keys but does not set them)."""
+  parent, last = key.rsplit('.', 1)
+  config[parent][last] = value
