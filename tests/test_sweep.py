@@ -116,7 +116,7 @@ def test_shards_run_their_share_and_any_shard_tabulates_every_finished_run(finis
   before = checkpoints(root)
   part, stdout = run_quietly(sweep_spec.load(path), root, (1, 2))
   assert f'=== run 2/2 {NAMES[1]}' in stdout and NAMES[0] + ':' not in stdout
-  assert 'Resuming from' in stdout and 'steps 6 -> 6' in stdout  # resumed, not restarted
+  assert 'Resuming from' in stdout and 'already at step 6 (train.num_train_steps=6)' in stdout  # not restarted
   assert not os.path.exists(os.path.join(root, NAMES[0], 'result.json'))
   assert part == rows[1:]
   assert f'Not finished yet: {NAMES[0]}' in open(os.path.join(root, 'results.md')).read()

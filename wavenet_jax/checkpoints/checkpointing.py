@@ -185,18 +185,22 @@ def _quiet_failed_read():
 
   hook.drops_failed_reads = True
   sys.unraisablehook = hook
-  logging.getLogger('asyncio').addFilter(
-      lambda record: not ('never retrieved' in record.getMessage() and _TENSORSTORE in record.getMessage()))
+  logging.getLogger('asyncio').addFilter(lambda record: not _failed_read(record.getMessage()))
 
 
-_TENSORSTORE = 'See full TensorStore details'
+_STORAGE = ('See full TensorStore details', 'OCDBT database')  # how tensorstore's read errors read
+
+
+def _failed_read(message):
+  """An asyncio report of a read that failed and was never awaited: the error is already ours."""
+  return 'never retrieved' in message and any(m in message for m in _STORAGE + ('orbax',))
 
 
 def _one_line(error) -> str:
   """An exception as one short line: orbax and tensorstore errors run over many lines, some
   a whole traceback (whose last line says what went wrong); tensorstore's spec of the array
   it failed on says nothing to a user."""
-  if _TENSORSTORE in str(error):
+  if any(m in str(error) for m in _STORAGE):
     return "an array's data is missing or truncated"
   lines = [line.strip() for line in str(error).splitlines() if line.strip()]
   if lines and lines[0].startswith('Traceback'):
