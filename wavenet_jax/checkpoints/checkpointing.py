@@ -98,7 +98,7 @@ class Checkpointer:
           meta=ocp.args.JsonRestore()))
     except Exception as e:
       if not isinstance(e, ValueError) or not self._readable(step):
-        raise UnreadableCheckpoint(f'{self.directory}/{step}', _one_line(e), step) from None
+        raise UnreadableCheckpoint(f'{self.directory}/{step}', _read_failure(e), step) from None
       # orbax: another tree structure or other shapes than `target`
       kind = registry.name_of(self.meta(step).get('model'))
       reason = str(e).strip().splitlines()[0][:200].rstrip(':')
@@ -196,12 +196,17 @@ def _failed_read(message):
   return 'never retrieved' in message and any(m in message for m in _STORAGE + ('orbax',))
 
 
-def _one_line(error) -> str:
-  """An exception as one short line: orbax and tensorstore errors run over many lines, some
-  a whole traceback (whose last line says what went wrong); tensorstore's spec of the array
-  it failed on says nothing to a user."""
+def _read_failure(error) -> str:
+  """Why a read failed, in one line: tensorstore's spec of the array it failed on says nothing
+  to a user."""
   if any(m in str(error) for m in _STORAGE):
     return "an array's data is missing or truncated"
+  return _one_line(error)
+
+
+def _one_line(error) -> str:
+  """An exception as one short line: orbax and tensorstore errors run over many lines, some
+  a whole traceback (whose last line says what went wrong)."""
   lines = [line.strip() for line in str(error).splitlines() if line.strip()]
   if lines and lines[0].startswith('Traceback'):
     lines = lines[-1:]
