@@ -193,7 +193,7 @@ def main(argv=None):
   except DataError as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
-  except KeyboardInterrupt:  # build_atomically removed its partial build
+  except KeyboardInterrupt:  # common.build removed its partial build
     print(f'\ninterrupted: nothing written for {args.out}', file=sys.stderr)
     return 130
   return 0

@@ -30,7 +30,7 @@ class Progress:
     self.terminal = self.stream.isatty()
     self._start = time.perf_counter()
     self._first = None  # (time, done) once the first piece, compile included, is done
-    self._pieces = 0  # after the first
+    self._compile_told = False  # said at the second piece, which times one piece alone
     self._last_line = -math.inf
     self._open = False  # a redrawn line waits for its newline
 
@@ -43,8 +43,8 @@ class Progress:
                     '(compiling included)', keep=True)
       return
     t0, d0 = self._first
-    self._pieces += 1
-    if self._pieces == 1:  # the first piece's time beyond a piece's is the compile
+    if not self._compile_told:  # the first piece's time beyond a piece's is the compile
+      self._compile_told = True
       compiling = (t0 - self._start) - (now - t0)
       if compiling >= 0.5:
         self._write(f'{self.label}: compiling took ~{compiling:.1f} s (left out of the rates)', keep=True)

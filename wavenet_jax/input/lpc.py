@@ -27,14 +27,10 @@ def _inverse_basis(sample_rate, n_fft, num_mels, fmin, fmax):
   return np.linalg.pinv(basis).astype(np.float32)  # [M, K]
 
 
-def _lag_window(order: int, sample_rate: int) -> np.ndarray:
+def lag_window(order: int, sample_rate: int) -> np.ndarray:
+  """[order + 1] float64: exp(-(2π f0 k / rate)^2 / 2), the autocorrelation's taper (LPCNet, Speex)."""
   k = np.arange(order + 1)
   return np.exp(-0.5 * (2 * np.pi * LAG_WINDOW_HZ * k / sample_rate) ** 2)
-
-
-def lag_window(order: int, sample_rate: int) -> np.ndarray:
-  """[order + 1]: exp(-(2π f0 k / rate)^2 / 2), the autocorrelation's taper (LPCNet, Speex)."""
-  return _lag_window(order, sample_rate).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=16)
@@ -44,7 +40,7 @@ def _lag_weights(n_fft: int, order: int, sample_rate: int) -> np.ndarray:
   j = np.arange(n_fft // 2 + 1)
   k = np.arange(order + 1)[:, None]
   twice = np.where((j == 0) | (j == n_fft // 2), 1.0, 2.0)  # the bins the real spectrum holds once
-  return twice / n_fft * np.cos(2 * np.pi * j * k / n_fft) * _lag_window(order, sample_rate)[:, None]
+  return twice / n_fft * np.cos(2 * np.pi * j * k / n_fft) * lag_window(order, sample_rate)[:, None]
 
 
 def levinson(r):
