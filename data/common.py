@@ -30,13 +30,14 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from wavenet_jax.common import config_checks, files
+from wavenet_jax.common.errors import UserError
 
 SPLITS = ('train', 'validation')
 SYNTHESISED = config_checks.SYNTHESISED  # corpora made by a builder, from no source
 REPORT_FILE = 'build_report.json'
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
   """Bad input to a build (a path, a corpus, an option); the message names it."""
 
 

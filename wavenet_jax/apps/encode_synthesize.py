@@ -26,11 +26,12 @@ from wavenet_jax.common import config_checks, files, plots, progress
 from wavenet_jax.generation import encoding, generate
 from wavenet_jax.input import audio
 from wavenet_jax.models import heads
+from wavenet_jax.common.errors import UserError
 
 AUDIO_EXTENSIONS = ('.wav', '.flac', '.au', '.mp3', '.ogg', '.aiff', '.aif')
 
 
-class EmbeddingError(ValueError):
+class EmbeddingError(UserError, ValueError):
   """A .npy that is not an embedding of this model; the message names the file."""
 
 

@@ -25,9 +25,10 @@ from wavenet_jax.kinds import nsynth_classifier
 from wavenet_jax.runtime import sharding
 from wavenet_jax.training import optim, steps
 from wavenet_jax.training.run import Run, augmentation
+from wavenet_jax.common.errors import UserError
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(UserError, RuntimeError):
   """The loss became NaN or inf; the message names the step and the last good checkpoint."""
 
 

@@ -15,10 +15,11 @@ from typing import Any, Optional
 import jax
 import orbax.checkpoint as ocp
 
+from wavenet_jax.common.errors import UserError
 from wavenet_jax.kinds import registry
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
   """A checkpoint that is missing or does not fit; the message names the path."""
 
 

@@ -5,11 +5,13 @@ and the model kind's own.
 """
 import os
 
+from wavenet_jax.common.errors import UserError
+
 # data.corpus values that data/ synthesises, so data.source may be empty.
 SYNTHESISED = ('demo', 'espeak')
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
   """A config value or path that cannot work; the message names the key or path."""
 
 

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from wavenet_jax.common import files
+from wavenet_jax.common.errors import UserError
 
 # The two mu-law conventions users meet in the wild.
 #   'ibab':   ibab/tensorflow-wavenet and r9y9 — round((sign·log1p(mu|x|)/log1p(mu) + 1)/2·mu).
@@ -18,7 +19,7 @@ from wavenet_jax.common import files
 MU_LAW_KINDS = ('ibab', 'nsynth')
 
 
-class AudioError(ValueError):
+class AudioError(UserError, ValueError):
   """A file that cannot be turned into audio; the message names the file."""
 
 
