@@ -1,5 +1,6 @@
-"""Shares compiled programs between the tests of a run. (`wavenet_jax`, `data` and `configs`
-are imported as installed: requirements.txt installs the project, `pip install -e .`.)
+"""Shares compiled programs between the tests of a run. (`wavenet_jax` is imported as installed:
+requirements.txt installs the project, `pip install -e .`; `configs`, `data` and `benchmarks`,
+which are not installed, from the checkout, whose root pytest puts on sys.path for this file.)
 
 Most of a CPU test's time is XLA compiling small programs, and many tests (and the
 `launch.py` subprocesses they start, which inherit the environment) compile the same

@@ -3,11 +3,11 @@
     python -m benchmarks.classification --src TREE [--config configs/speaker_id.py:cpu]
         [--workdir DIR] [--steps N] [--set KEY=VALUE ...] [--json PATH]
 
-TREE is a folder of class folders (data/folder.py: the label is the parent folder) or a
+TREE is a folder of class folders (wavenet_jax/datasets/folder.py: the label is the parent folder) or a
 prepared dataset. The config (a file and its variants, as launch.py takes them) is trained
 on it (from scratch unless `--set train.init_from=...`) in WORKDIR (default: a temporary folder), then its final evaluation is
 read: accuracy over crops and over whole clips, beside the baseline's (MFCC statistics +
-logistic regression on the same split, training/baseline.py), and the minutes it all took.
+logistic regression on the same split, evaluation/baseline.py), and the minutes it all took.
 `--set` overrides config fields as launch.py's --config.KEY=VALUE does, e.g. a pretrained
 start: `--set train.init_from=runs/ae --set train.encoder_training=frozen`.
 Goal: the model's clip accuracy at least the baseline's. Measured: docs/classification.md.
@@ -16,8 +16,12 @@ import argparse
 import ast
 import importlib
 import os
+import sys
 import tempfile
 import time
+
+if __name__ == '__main__':  # `python benchmarks/X.py` puts benchmarks/ on sys.path; the imports below need the checkout
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks import table
 from wavenet_jax.apps import train

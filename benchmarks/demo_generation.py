@@ -6,7 +6,7 @@
 For each training seed, trains the config (configs/demo.py, with launch.py's overrides) into
 DIR/seed<k> (a finished run there is reused), generates 4 one-second streams per class
 from silence, and classifies each stream by the nearest class centroid of a spectral
-feature of the training corpus (data/demo.py's nearest_class: the clip's share of mel power
+feature of the training corpus (wavenet_jax/datasets/demo.py's nearest_class: the clip's share of mel power
 in each of 64 bands, L1 distance), the first 2,000 samples left out. A class is
 recognised when most of its streams are nearest their own centroid. A class-blind model
 lands every stream on one or two centroids (~1 of 6 recognised).
@@ -17,13 +17,16 @@ training seeds than the validation loss does, so compare settings over several s
 import os
 import sys
 
+if __name__ == '__main__':  # `python benchmarks/X.py` puts benchmarks/ on sys.path; the imports below need the checkout
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 import numpy as np
 from absl import app, flags, logging
 from ml_collections import config_flags
 
 from benchmarks import table
-from data import demo as demo_data
 from wavenet_jax.apps import train
+from wavenet_jax.datasets import demo as demo_data
 from wavenet_jax.runtime import xla_cpu
 
 STREAMS = 4

@@ -16,6 +16,11 @@ prove it in seconds.
 import argparse
 import gc
 import json
+import os
+import sys
+
+if __name__ == '__main__':  # `python benchmarks/X.py` puts benchmarks/ on sys.path; the imports below need the checkout
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jax
 import jax.numpy as jnp
@@ -52,7 +57,7 @@ def measure(config, batch_size, timed_steps):
   context = kind.context(model) + kind.context_after(model)  # samples a crop carries beside its predicted ones
   size = config.data.sample_size
   mesh = sharding.make_mesh()
-  tx, schedule = optim.make_optimizer(config.train)
+  tx, schedule = optim.make_optimizer(config)
   # Jitted: one compile, not one per op (the same values; seconds less on a CPU).
   params = jax.jit(model.init)(jax.random.key(0), *kind.init_inputs(model, config.model))
   state = steps.TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),

@@ -22,8 +22,13 @@ scan; `mol_cost` is the categorical rate over the mixture's.
 prove the script runs in seconds; the figures mean nothing.
 """
 import argparse
+import os
 import resource
+import sys
 import time
+
+if __name__ == '__main__':  # `python benchmarks/X.py` puts benchmarks/ on sys.path; the imports below need the checkout
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jax
 import jax.numpy as jnp

@@ -13,15 +13,19 @@ benchmarks/train_step.py's default model and crop (2 timed steps).
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
+
+if __name__ == '__main__':  # `python benchmarks/X.py` puts benchmarks/ on sys.path; the imports below need the checkout
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 if __name__ == '__main__':  # TF's C++ start-up chatter would bury the table; a user's own setting wins.
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from benchmarks import table, train_step
 from configs import default
-from data import demo
+from wavenet_jax.datasets import demo
 from wavenet_jax.input import audio, augment, pipeline, sources
 from wavenet_jax.runtime import xla_cpu
 

@@ -19,8 +19,13 @@ GPU (JAX picks the accelerator). Reference point: magenta's own NSynth generator
 """
 import argparse
 import math
+import os
 import resource
+import sys
 import time
+
+if __name__ == '__main__':  # `python benchmarks/X.py` puts benchmarks/ on sys.path; the imports below need the checkout
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jax
 import jax.numpy as jnp

@@ -16,7 +16,12 @@ the script and exactness, and its timings mean nothing.
 """
 import argparse
 import functools
+import os
+import sys
 import time
+
+if __name__ == '__main__':  # `python benchmarks/X.py` puts benchmarks/ on sys.path; the imports below need the checkout
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jax
 import jax.numpy as jnp

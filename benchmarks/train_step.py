@@ -18,7 +18,12 @@ share of it, to compare hosts by: on the goal's CPU, 4.5 s is a share of about 0
 round, a small matmul for the rate) that prove the script runs in seconds; the figures mean nothing.
 """
 import argparse
+import os
+import sys
 import time
+
+if __name__ == '__main__':  # `python benchmarks/X.py` puts benchmarks/ on sys.path; the imports below need the checkout
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jax
 import jax.numpy as jnp
@@ -49,7 +54,7 @@ def measure(sample_size=100_000, timed_steps=5, compute_dtype='float32', dilatio
   model = registry.of(config.model).build(config, 0)
   rf = model.receptive_field
   mesh = sharding.make_mesh()
-  tx, schedule = optim.make_optimizer(config.train)
+  tx, schedule = optim.make_optimizer(config)
   params = model.init(jax.random.key(0), jnp.zeros((1, 8), jnp.int32))
   state = steps.TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
                            ema_params=None, rng=jax.random.PRNGKey(0))

@@ -8,7 +8,7 @@ rtf: configs/ljspeech_vocoder.py's model (24 layers, 128/256/128, r9y9's upsampl
 random weights, for each head (mixture of 10 logistics, Gaussian, 256-way categorical, and
 that softmax over a linear predictor's excitation, `:lpc`; --heads picks some), vocoding 1
 and 8 files of `--seconds` of random log-mels at once, as --mode=vocode draws them
-(apps/vocode.draw_chunks: the conditioning a chunk at a time, one lax.scan per chunk). The
+(generation/vocoding.draw_chunks: the conditioning a chunk at a time, one lax.scan per chunk). The
 value is seconds of audio made per second of wall time (1 = real time), timed after a first,
 compiling run. --fold_frames N adds one file of 8 x `--seconds` vocoded as
 segments of N frames side by side (vocode.fold_frames, --overlap_frames of overlap).
@@ -16,7 +16,7 @@ segments of N frames side by side (vocode.fold_frames, --overlap_frames of overl
 scores: a trained vocoder's checkpoint resynthesises every recording under --speech
 (audio -> log-mels -> audio, at generate.temperature of the checkpoint's config or
 --temperature), Griffin-Lim inverts the same log-mels, and both are scored against the
-recording (training/speech_scores.py); --fold_frames as vocode.fold_frames. Goal: the vocoder
+recording (evaluation/speech_scores.py); --fold_frames as vocode.fold_frames. Goal: the vocoder
 above Griffin-Lim on PESQ and STOI on speech it did not train on; LSD and MCD are reported too
 (Griffin-Lim optimises the magnitudes they measure). docs/performance.md says which recordings
 were used.
@@ -31,8 +31,12 @@ prove the script runs in seconds; the figures mean nothing.
 """
 import argparse
 import os
+import sys
 import tempfile
 import time
+
+if __name__ == '__main__':  # `python benchmarks/X.py` puts benchmarks/ on sys.path; the imports below need the checkout
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jax
 import ml_collections
@@ -42,9 +46,10 @@ from benchmarks import device_train, table
 from configs import demo_vocoder, ljspeech_vocoder
 from wavenet_jax.apps import vocode
 from wavenet_jax.checkpoints import trained
-from wavenet_jax.training import speech_scores
+from wavenet_jax.evaluation import speech_scores
+from wavenet_jax.generation import vocoding
 from wavenet_jax.input import audio
-from wavenet_jax.kinds import registry, vocoder as vocoder_kind
+from wavenet_jax.kinds import registry
 from wavenet_jax.runtime import xla_cpu
 
 HEADS = ('', 'gaussian', 'categorical', 'lpc')  # configs/ljspeech_vocoder.py's variants
@@ -66,7 +71,7 @@ def real_time_factor(head, files, seconds, fold=None, smoke=False):
   c = shrunk(ljspeech_vocoder.get_config(head or None), smoke)
   kind = registry.of(c.model)
   model = kind.build(c, kind.num_classes(c, 1))  # one speaker: no speaker embedding
-  params = jax.jit(model.init)(jax.random.key(0), *vocoder_kind.init_inputs(model, c.model))
+  params = jax.jit(model.init)(jax.random.key(0), *registry.get('vocoder').init_inputs(model, c.model))
   num_frames = int(seconds * c.data.sample_rate) // model.hop
   frames = np.random.default_rng(0).uniform(0.2, 0.8, (files, num_frames, model.features.num_mels))
   g = ml_collections.ConfigDict(dict(seed=0, temperature=1.0, top_k=0, top_p=1.0, chunk_size=num_frames * model.hop,
@@ -74,9 +79,9 @@ def real_time_factor(head, files, seconds, fold=None, smoke=False):
 
   def run():
     if fold:
-      vocode.draw_folded(model, params, frames[0].astype(np.float32), None, g, c.model.mu_law, fold)
+      vocoding.draw_folded(model, params, frames[0].astype(np.float32), None, g, c.model.mu_law, fold)
       return
-    for chunk in vocode.draw_chunks(model, params, frames.astype(np.float32), None, g, c.model.mu_law):
+    for chunk in vocoding.draw_chunks(model, params, frames.astype(np.float32), None, g, c.model.mu_law):
       jax.block_until_ready(chunk)
 
   run()  # compiles

@@ -6,7 +6,7 @@
         --config.vocode.input=speech.wav
 
 The first run has eSpeak NG (the espeakng-loader wheel, no download) speak 30 sentences in
-6 voices into data.cache_dir at 16 kHz (data/espeak.py), then trains a vocoder on them for
+6 voices into data.cache_dir at 16 kHz (wavenet_jax/datasets/espeak.py), then trains a vocoder on them for
 2,000 steps of 8 x 2,048-sample crops (~13 min on a 2-core Xeon, evaluation included):
 r9y9's features and upsampler at 16 kHz, 16 layers (1..128 twice, 32/32/64 channels), the
 8-bit softmax over the excitation of LPCNet's order-16 linear predictor from the log-mels

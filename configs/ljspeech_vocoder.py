@@ -6,12 +6,12 @@
     python launch.py --config=configs/ljspeech_vocoder.py --workdir=runs/lj --mode=vocode \
         --config.vocode.input=mels/   # .npy [frames, 80] from a TTS front end, or audio
 
-`data.source` is the corpus as downloaded (`LJSpeech-1.1/metadata.csv` + `wavs/`, data/
-ljspeech.py), any corpus in that layout, a prepared dir, or TFDS's `ljspeech` with
-`--config.data.corpus=tfds --config.data.source=ljspeech` (prepared by `tfds build`). 5% of
-the utterances are held out. The model is configs/_vocoder.py's, r9y9's size; its training
-is a GPU/TPU job (r9y9 trained ~1M steps). `:gaussian` and `:categorical` swap the head
-(a single Gaussian; a 256-way mu-law softmax).
+`data.source` is the corpus as downloaded (`LJSpeech-1.1/metadata.csv` + `wavs/`,
+wavenet_jax/datasets/ljspeech.py), any corpus in that layout, a prepared dir, or TFDS's
+`ljspeech` with `--config.data.corpus=tfds --config.data.source=ljspeech` (prepared by
+`tfds build`). 5% of the utterances are held out. The model is configs/_vocoder.py's,
+r9y9's size; its training is a GPU/TPU job (r9y9 trained ~1M steps). `:gaussian` and
+`:categorical` swap the head (a single Gaussian; a 256-way mu-law softmax).
 """
 from configs import _vocoder
 

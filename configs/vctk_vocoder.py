@@ -5,7 +5,7 @@
     python launch.py --config=configs/vctk_vocoder.py --workdir=runs/vctk_voc --mode=vocode \
         --config.vocode.input=mels/ --config.vocode.class_id=3
 
-VCTK as downloaded (either release, data/vctk.py), prepared at 22,050 Hz; one speaker
+VCTK as downloaded (either release, wavenet_jax/datasets/vctk.py), prepared at 22,050 Hz; one speaker
 embedding per speaker found, and `vocode.class_id` picks the voice. Everything else is
 configs/_vocoder.py's; `:gaussian` and `:categorical` swap the head.
 """

@@ -6,7 +6,7 @@ import numpy as np
 import soundfile
 import tensorflow_datasets as tfds
 
-from data import common
+from wavenet_jax.datasets import building
 from wavenet_jax.input import audio
 
 
@@ -32,7 +32,7 @@ def split_sizes(out):
 
 
 def report_of(out):
-  with open(os.path.join(out, common.REPORT_FILE)) as f:
+  with open(os.path.join(out, building.REPORT_FILE)) as f:
     return json.load(f)
 
 

@@ -5,21 +5,24 @@
 Trains a tiny config for 2 steps, then writes this process's view: its params, how the
 global batch was split over devices, the records it reads, and the device/process counts.
 """
+import os
 import sys
 
 import jax
 import numpy as np
 
+sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tiny imports configs/: not installed
 import tiny  # tests/tiny.py: a script's own folder is the first entry of sys.path
 from wavenet_jax.apps import train
 from wavenet_jax.checkpoints import checkpointing
 from wavenet_jax.input import pipeline
 from wavenet_jax.runtime import sharding
+from wavenet_jax.training import run as training_run
 
 
 def main(data_dir, workdir, out):
   config = tiny.config(data_dir, batch_size=2 * jax.device_count(), steps=2)
-  run = train.open_run(config, workdir)
+  run = training_run.open_run(config, workdir)
   local = next(pipeline.train_iterator(
       run.sources, which='train', seed=0, receptive_field=run.receptive_field,
       sample_size=config.data.sample_size, batch_size=sharding.per_host_batch_size(config.train.batch_size),

@@ -6,7 +6,9 @@ script ran through, that its table and JSON hold the figure names it documents, 
 figures a tiny run does fix (sizes, counts, exactness, consistent ratios) are right.
 
 machine.py, wavenet_costs.py and table.py have no command line: train_step.py and
-generation.py run them. The scripts run as subprocesses with XLA's backend optimisation off
+generation.py run them. install_check.py installs the project with its dependencies from the
+index into a fresh environment (the network, minutes): not run here; tests/test_packaging.py
+checks the wheel it installs. The scripts run as subprocesses with XLA's backend optimisation off
 (their time here is mostly compiling, and what they time does not matter), all but
 demo_generation.py, whose 24 generated one-second streams would then run slower than its
 compiles gain.
@@ -175,7 +177,6 @@ def save_tiny_vocoder(workdir):
   from configs import demo_vocoder
   from wavenet_jax.checkpoints import checkpointing
   from wavenet_jax.kinds import registry
-  from wavenet_jax.kinds import vocoder as vocoder_kind
   c = demo_vocoder.get_config('mol')
   c.model.mel.update(dict(num_mels=8, n_fft=64, hop=16, win_length=48, fmin=0.0, fmax=8000.0))
   c.model.upsample.update(dict(scales=(4, 4), lookahead=1, freq_kernel=1))
@@ -184,7 +185,7 @@ def save_tiny_vocoder(workdir):
   kind = registry.of(c.model)
   classes = kind.num_classes(c, 1)
   model = kind.build(c, classes)
-  params = tiny.random_params(model, *vocoder_kind.init_inputs(model, c.model))
+  params = tiny.random_params(model, *registry.get('vocoder').init_inputs(model, c.model))
   meta = {'step': 0, 'data_position': 0, 'class_names': [], 'sample_rate': 16000, 'receptive_field': 0,
           'gc_cardinality': classes, 'model': c.model.to_dict(), 'null_class_id': None, 'data_dirs': []}
   ckpt = checkpointing.Checkpointer(str(workdir))

@@ -1,5 +1,5 @@
-"""data/catalog.py: TFDS catalog datasets, prepared in a data_dir, mapped onto our features
-(data/catalog_mapping.py); and common.build's num_shards, through the demo.
+"""datasets/catalog.py: TFDS catalog datasets, prepared in a data_dir, mapped onto our features
+(datasets/catalog_mapping.py); and building.build's num_shards, through the demo.
 
 Nothing here downloads or may reach the network (every socket connect raises). Each
 catalog dataset is written as TFDS's own prepared data by the real catalog builder class
@@ -16,16 +16,17 @@ import pytest
 import soundfile
 import tensorflow_datasets as tfds
 
-from data import catalog
-from data import catalog_mapping
-from data import common
-from data import demo
-from data import gtzan
-from data import librispeech
-from data import ljspeech
-from data import prepare
+from data import prepare as prepare_command  # the script: its command line
 from tests.corpus_trees import (assert_close_to, leftovers, read_examples, report_of, sine,
                                 split_sizes, write)
+from wavenet_jax.datasets import building
+from wavenet_jax.datasets import catalog
+from wavenet_jax.datasets import catalog_mapping
+from wavenet_jax.datasets import demo
+from wavenet_jax.datasets import gtzan
+from wavenet_jax.datasets import librispeech
+from wavenet_jax.datasets import ljspeech
+from wavenet_jax.datasets import prepare
 from wavenet_jax.input import audio
 
 
@@ -41,7 +42,7 @@ def fake_catalog(data_dir, catalog_name, splits, config=None):
   """Writes splits ({catalog split: [example]}) as the prepared data of a catalog entry."""
   class Fake(tfds.builder_cls(catalog_name), skip_registration=True):
     name = catalog_name  # where TFDS puts and looks for the data: data_dir/<name>/...
-    code_path = None  # as common.AudioBuilder's: no checksums to look up next to the code
+    code_path = None  # as building.AudioBuilder's: no checksums to look up next to the code
 
     def _split_generators(self, dl_manager):
       del dl_manager
@@ -201,7 +202,7 @@ def test_librispeech_speaker_ids_give_the_raw_corpus_dataset(tmp_path):
       assert ex[key] == want[key], (name, key)
     np.testing.assert_array_equal(ex['audio'], want['audio'])
 
-  dev = prepare.main(['tfds', '--src=librispeech/default:2.1.1', f'--tfds_data_dir={data_dir}',
+  dev = prepare_command.main(['tfds', '--src=librispeech/default:2.1.1', f'--tfds_data_dir={data_dir}',
                       f'--out={tmp_path / "dev"}', '--splits=dev_clean', '--sample_rate=8000'])
   assert dev == 0
   assert report_of(tmp_path / 'dev')['class_names'] == ['174', '84']
@@ -243,7 +244,7 @@ def test_ljspeech_layout_and_catalog_give_one_dataset(tmp_path):
   np.testing.assert_allclose(want['wavs/LJ001-0003.wav']['audio'], rows[2]['speech'], atol=1)
 
   (raw / 'metadata.csv').write_text('\n'.join(lines[:3] + ['LJ001-0004 no bars']) + '\n')
-  with pytest.raises(common.DataError, match=r'metadata.csv:4: expected ID\|transcript'):
+  with pytest.raises(building.DataError, match=r'metadata.csv:4: expected ID\|transcript'):
     ljspeech.build_ljspeech(raw, tmp_path / 'bad')
   assert not (tmp_path / 'bad').exists()
 
@@ -360,17 +361,17 @@ def test_other_entry_by_its_fields_labels_by_name_not_index(tmp_path):
                              label='speaker_id', audio_feature='audio')
   assert report_of(speakers)['counts'] == {'train': {'100': 3, '101': 3},
                                            'validation': {'102': 3, '103': 3}}
-  with pytest.raises(common.DataError, match=r"label='gender' is not a label field of crema_d; "
+  with pytest.raises(building.DataError, match=r"label='gender' is not a label field of crema_d; "
                                              r"one of label, speaker_id$"):
     catalog.build_catalog('crema_d', tmp_path / 'x', tfds_data_dir=data_dir, label='gender')
-  with pytest.raises(common.DataError, match=r"crema_d has no Audio feature 'speech' \(its "
+  with pytest.raises(building.DataError, match=r"crema_d has no Audio feature 'speech' \(its "
                                              r"Audio features: audio\)"):
     catalog.build_catalog('crema_d', tmp_path / 'x', tfds_data_dir=data_dir,
                           audio_feature='speech')
-  with pytest.raises(common.DataError, match='crema_d has no split dev; it has train, '
+  with pytest.raises(building.DataError, match='crema_d has no split dev; it has train, '
                                              'validation'):
     catalog.build_catalog('crema_d', tmp_path / 'x', tfds_data_dir=data_dir, splits='dev')
-  with pytest.raises(common.DataError, match='validation_fraction=0.2: crema_d has its own'):
+  with pytest.raises(building.DataError, match='validation_fraction=0.2: crema_d has its own'):
     catalog.build_catalog('crema_d', tmp_path / 'x', tfds_data_dir=data_dir,
                           validation_fraction=0.2)
   assert not (tmp_path / 'x').exists() and not leftovers(tmp_path)
@@ -400,11 +401,11 @@ def test_not_prepared_is_one_line_and_nothing_is_downloaded_or_written(tmp_path,
                       f'prepared there: 2.0.0 (name one as NAME[/CONFIG]:VERSION)'),
       ('no_such_dataset', "tfds: cannot open 'no_such_dataset': Dataset no_such_dataset not "
                           "found.")]:
-    with pytest.raises(common.DataError) as error:
+    with pytest.raises(building.DataError) as error:
       prepare.prepare('tfds', src, out, tfds_data_dir=os.fspath(data_dir))
     message = str(error.value)
     assert expected in message and len(message.splitlines()) == 1, message
-  assert prepare.main(['tfds', '--src=vctk', f'--out={out}', f'--tfds_data_dir={data_dir}']) == 2
+  assert prepare_command.main(['tfds', '--src=vctk', f'--out={out}', f'--tfds_data_dir={data_dir}']) == 2
   assert not out.exists() and not leftovers(tmp_path) and tree(data_dir) == before
 
 
@@ -412,8 +413,8 @@ def test_not_prepared_is_one_line_and_nothing_is_downloaded_or_written(tmp_path,
 
 def test_demo_with_several_shard_files_reads_back_the_same(tmp_path):
   options = ['--clip_seconds=0.05', '--train_per_class=3', '--validation_per_class=1']
-  assert prepare.main(['demo', f'--out={tmp_path / "one"}'] + options) == 0
-  assert prepare.main(['demo', f'--out={tmp_path / "four"}', '--num_shards=4'] + options) == 0
+  assert prepare_command.main(['demo', f'--out={tmp_path / "one"}'] + options) == 0
+  assert prepare_command.main(['demo', f'--out={tmp_path / "four"}', '--num_shards=4'] + options) == 0
   one = tfds.builder_from_directory(os.fspath(tmp_path / 'one')).info.splits
   four = tfds.builder_from_directory(os.fspath(tmp_path / 'four')).info.splits
   assert len(one['train'].filenames) == 1 and len(four['train'].filenames) == 4
@@ -424,7 +425,7 @@ def test_demo_with_several_shard_files_reads_back_the_same(tmp_path):
     for name in a:
       np.testing.assert_array_equal(a[name]['audio'], b[name]['audio'])
       assert a[name]['label'] == b[name]['label']
-  with pytest.raises(common.DataError, match='num_shards=0: must be >= 1'):
+  with pytest.raises(building.DataError, match='num_shards=0: must be >= 1'):
     demo.build_demo(tmp_path / 'x', num_shards=0)
-  with pytest.raises(common.DataError, match="gtzan: unknown option 'num_shards'"):
+  with pytest.raises(building.DataError, match="gtzan: unknown option 'num_shards'"):
     prepare.prepare('gtzan', tmp_path, tmp_path / 'x', num_shards=2)

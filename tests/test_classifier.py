@@ -12,6 +12,7 @@ from wavenet_jax.checkpoints import warm_start
 from wavenet_jax.kinds import nsynth_classifier, registry
 from wavenet_jax.models import classifier, nsynth
 from wavenet_jax.training import optim
+from wavenet_jax.training import run as training_run
 
 HOP = 16
 T = 256  # 16 frames
@@ -157,7 +158,7 @@ def test_encoder_frozen_or_at_a_lower_rate(kind):
     c.train.encoder_training = mode
     model = registry.of(c.model).build(c, 4)
     params = init(model)
-    tx, _ = optim.make_optimizer(c.train)
+    tx, _ = optim.make_optimizer(c)
     grads = jax.grad(lambda p: registry.of(c.model).objective(model, c, p, batch)[0])(params)
     updates, _ = tx.update(grads, tx.init(params), params)
     moved[mode] = jax.tree_util.tree_map(lambda u: np.asarray(u, np.float64), updates['params'])
@@ -215,7 +216,7 @@ def test_eval_metrics_against_a_count_by_hand():
 def test_clip_scores_against_a_count_by_hand():
   """Clips of different lengths tiled (the last tile padded, mask 0 there), tile logits
   averaged per clip, the clip metrics counted by hand."""
-  from wavenet_jax.training import clip_scores
+  from wavenet_jax.evaluation import clip_scores
   audio, mask = clip_scores.tiles(np.arange(1, 11, dtype=np.float32), 4)
   assert audio.tolist() == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 0, 0]]
   assert mask.tolist() == [[1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 0, 0]]
@@ -245,7 +246,7 @@ def test_baseline_reproduces_a_hand_computed_sklearn_fit():
   import librosa
   from sklearn.linear_model import LogisticRegression
   from sklearn.preprocessing import StandardScaler
-  from wavenet_jax.training import baseline
+  from wavenet_jax.evaluation import baseline
   rng = np.random.default_rng(6)
   rate, size = 8000, 2000
 
@@ -293,12 +294,12 @@ def test_too_few_clips_for_a_split_or_one_class_fail_in_one_line(tmp_path):
   c.data.corpus, c.data.cache_dir = 'folder', str(tmp_path / 'cache')
   c.data.source = tree('few', ['dog/1.wav', 'dog/2.wav', 'dog/3.wav', 'cat/1.wav'])  # cat: train only
   with pytest.raises(ConfigError) as e:
-    train.open_run(c, str(tmp_path / 'w'))
+    training_run.open_run(c, str(tmp_path / 'w'))
   assert str(e.value).startswith("data.eval_split='validation': class 'cat' has no clip there, 1 in all")
   assert '\n' not in str(e.value)
   c.data.source = tree('one', ['dog/1.wav', 'dog/2.wav'])
   with pytest.raises(ConfigError, match=r'a classifier needs at least 2 classes with clips; .* has 1 \(dog\)$'):
-    train.open_run(c, str(tmp_path / 'w'))
+    training_run.open_run(c, str(tmp_path / 'w'))
 
 
 # ------------------------------------------------- runs: configs, pretrained starts, eval
@@ -404,8 +405,8 @@ def test_pretrained_start_takes_our_autoencoder_modules(esc_runs, kind):
   from wavenet_jax.runtime import sharding
   tmp, src = esc_runs
   c = esc_config(tmp, src, 'tiny' + (',autoencoder' if kind != 'nsynth_classifier' else ''))
-  run = train.open_run(c, str(tmp / f'init_{kind}'))
-  tx, _ = optim.make_optimizer(c.train)
+  run = training_run.open_run(c, str(tmp / f'init_{kind}'))
+  tx, _ = optim.make_optimizer(c)
   fresh = run.init_state(tx).params
   params, modules = warm_start.params_from(str(tmp / 'ae'), fresh, sharding.make_mesh(), c)
   ae_params = checkpointing.load(str(tmp / 'ae'))[0]['params']['params']
@@ -425,8 +426,8 @@ def test_pretrained_start_from_magentas_checkpoint(esc_runs, tmp_path):
   c = esc_config(tmp, src, 'tiny,autoencoder')
   tensors = test_magenta.random_tensors(c.model, seed=3)
   prefix = test_magenta.save_tf1(str(tmp_path / 'model.ckpt-200000'), tensors)
-  run = train.open_run(c, str(tmp_path / 'run'))
-  fresh = run.init_state(optim.make_optimizer(c.train)[0]).params
+  run = training_run.open_run(c, str(tmp_path / 'run'))
+  fresh = run.init_state(optim.make_optimizer(c)[0]).params
   params, modules = warm_start.params_from(prefix, fresh, sharding.make_mesh(), c)
   imported = magenta.import_magenta_nsynth(prefix, c.model)['params']
   assert sorted(modules) == ['decoder', 'encoder']
@@ -444,10 +445,10 @@ def test_bad_starts_and_class_counts_fail_in_one_line(esc_runs, demo_wavenet_run
   c = esc_config(tmp, src)
   c.model.classifier.num_classes = 50
   with pytest.raises(config_checks.ConfigError, match=r'model.classifier.num_classes=50: the dataset has 3 classes'):
-    train.open_run(c, str(tmp / 'bad'))
+    training_run.open_run(c, str(tmp / 'bad'))
   c = esc_config(tmp, src)
-  run = train.open_run(c, str(tmp / 'bad'))
-  fresh = run.init_state(optim.make_optimizer(c.train)[0]).params
+  run = training_run.open_run(c, str(tmp / 'bad'))
+  fresh = run.init_state(optim.make_optimizer(c)[0]).params
   with pytest.raises(checkpointing.CheckpointError, match=r"has no parameter \['params'\]\['encoder'\].*a wavenet checkpoint does not fit"):
     warm_start.params_from(demo_wavenet_run, fresh, sharding.make_mesh(), c)
   c.train.init_modules = ('decoder',)

@@ -1,4 +1,4 @@
-"""data/{gtzan,vctk,librispeech,esc50,nsynth}.py: each corpus in its as-downloaded layout.
+"""datasets/{gtzan,vctk,librispeech,esc50,nsynth}.py: each corpus in its as-downloaded layout.
 
 Every tree is written here in its real layout (names, folders, formats, metadata files)
 under a path with spaces and non-ASCII characters, and every dataset is read back
@@ -13,15 +13,16 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from data import common
-from data import gtzan
-from data import librispeech
-from data import nsynth
-from data import prepare
-from data import vctk
+from data import prepare as prepare_command  # the script: its command line
 from tests.corpus_trees import (assert_close_to, assert_skipped, leftovers, make_gtzan,
                                 read_examples, read_split, report_of, sine, split_sizes,
                                 stereo_44k, write)
+from wavenet_jax.datasets import building
+from wavenet_jax.datasets import gtzan
+from wavenet_jax.datasets import librispeech
+from wavenet_jax.datasets import nsynth
+from wavenet_jax.datasets import prepare
+from wavenet_jax.datasets import vctk
 from wavenet_jax.input import audio
 
 
@@ -253,7 +254,7 @@ def test_librispeech_subsets_speakers_and_chapters(root, tmp_path, monkeypatch):
   dev = prepare.prepare('librispeech', root / 'LibriSpeech', tmp_path / 'dev',
                         subsets='dev-clean')
   assert report_of(dev)['class_names'] == ['174', '84']
-  with pytest.raises(common.DataError, match='subsets train-other-500 not found; found '
+  with pytest.raises(building.DataError, match='subsets train-other-500 not found; found '
                                              'dev-clean, test-clean'):
     prepare.prepare('librispeech', root, tmp_path / 'x', subsets='dev-clean,train-other-500')
 
@@ -328,7 +329,7 @@ def test_esc50_folds_are_splits(root, tmp_path, monkeypatch):
   assert prepare.resolve(root, 'esc50', cache) == out  # prepared once, then reused
 
   # ESC-10 keeps its rows only; from the command line.
-  assert prepare.main(['esc50', f'--src={root / "ESC-50-master"}', f'--out={tmp_path / "e10"}',
+  assert prepare_command.main(['esc50', f'--src={root / "ESC-50-master"}', f'--out={tmp_path / "e10"}',
                        '--esc10']) == 0
   assert report_of(tmp_path / 'e10')['class_names'] == ['dog', 'rain', 'rooster']
   assert report_of(tmp_path / 'e10')['num_examples'] == {'fold1': 3, 'fold2': 1, 'fold3': 1}
@@ -440,7 +441,7 @@ def test_nsynth_tfrecords(root, tmp_path, monkeypatch):
 
 
 def test_nsynth_labels_are_checked_first(root, tmp_path):
-  with pytest.raises(common.DataError, match="label='genre': must be one of instrument_family"):
+  with pytest.raises(building.DataError, match="label='genre': must be one of instrument_family"):
     nsynth.build_nsynth(root, tmp_path / 'x', label='genre')
 
 
@@ -460,7 +461,7 @@ EXPECTED = {
 def test_wrong_layout_names_expected_and_found(corpus, root, tmp_path):
   for name in ('a', 'b'):
     write(root / name / 'x.wav', sine(300, 0.5, 0.1, 16_000), 16_000)
-  with pytest.raises(common.DataError) as error:
+  with pytest.raises(building.DataError) as error:
     prepare.prepare(corpus, root, tmp_path / 'out')
   message = str(error.value)
   assert len(message.splitlines()) == 1
@@ -493,18 +494,18 @@ def bad_tree(corpus, root):
 @pytest.mark.parametrize('corpus', CORPORA)
 def test_no_usable_file_is_an_error_and_writes_nothing(corpus, root, tmp_path):
   bad_tree(corpus, root)
-  with pytest.raises(common.DataError,
+  with pytest.raises(building.DataError,
                      match=r'no usable .* under .*raw corpora é 音\S* \(\d+ skipped: '):
     prepare.prepare(corpus, root, tmp_path / 'out')
   assert not (tmp_path / 'out').exists() and not leftovers(tmp_path)
 
 
 def test_cli_options_of_one_corpus_are_refused_by_another(root, tmp_path, capsys):
-  assert prepare.main(['gtzan', f'--src={root}', f'--out={tmp_path / "out"}', '--mic=2']) == 2
+  assert prepare_command.main(['gtzan', f'--src={root}', f'--out={tmp_path / "out"}', '--mic=2']) == 2
   error = capsys.readouterr().err.strip()
   assert error == ("error: gtzan: unknown option 'mic' (accepts ['silence_threshold', "
                    "'validation_fraction'])")
-  with pytest.raises(common.DataError, match="esc50: unknown option 'validation_fraction'"):
+  with pytest.raises(building.DataError, match="esc50: unknown option 'validation_fraction'"):
     prepare.prepare('esc50', root, tmp_path / 'out', validation_fraction=0.2)
-  with pytest.raises(common.DataError, match='mic=3: must be one of'):
+  with pytest.raises(building.DataError, match='mic=3: must be one of'):
     prepare.prepare('vctk', root, tmp_path / 'out', mic=3)

@@ -1,4 +1,5 @@
-"""data/: the demo corpus, the folder builder, the all-or-nothing write, prepare and resolve.
+"""datasets/: the demo corpus, the folder builder, the all-or-nothing write, prepare and resolve;
+the data/prepare.py command.
 
 Every dataset is read back through tfds.builder_from_directory, as training reads it.
 """
@@ -14,12 +15,12 @@ import pytest
 import soundfile
 import tensorflow_datasets as tfds
 
-from data import common
-from data import demo
-from data import folder
-from data import prepare
 from tests.corpus_trees import (assert_close_to, assert_skipped, leftovers, make_gtzan,
                                 read_split, report_of, sine, split_sizes, stereo_44k, write)
+from wavenet_jax.datasets import building
+from wavenet_jax.datasets import demo
+from wavenet_jax.datasets import folder
+from wavenet_jax.datasets import prepare
 from wavenet_jax.input import audio
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -74,7 +75,7 @@ def test_demo_reads_back(demo_dir):
   assert names == sorted(demo.CLASS_NAMES) and len(names) >= 6
   assert builder.info.features['audio'].sample_rate == 16_000
   assert split_sizes(demo_dir) == {'train': 3 * len(names), 'validation': len(names)}
-  for split in common.SPLITS:
+  for split in building.SPLITS:
     examples = read_split(demo_dir, split)
     assert len(examples) == split_sizes(demo_dir)[split]
     for filename, (label, x) in examples.items():
@@ -86,7 +87,7 @@ def test_demo_reads_back(demo_dir):
 
 def test_demo_is_deterministic(demo_dir, tmp_path):
   again = demo.build_demo(tmp_path / 'again', **SMALL_DEMO)
-  for split in common.SPLITS:
+  for split in building.SPLITS:
     first, second = read_split(demo_dir, split), read_split(again, split)
     assert sorted(first) == sorted(second)
     for filename in first:
@@ -160,7 +161,7 @@ def test_synthesize_is_a_plain_function():
     x = demo.synthesize(name, np.random.default_rng(0), 3000, 22_050)
     assert x.dtype == np.float32 and x.shape == (3000,)
     assert 0.3 <= np.abs(x).max() <= 0.7 and np.all(np.isfinite(x))
-  with pytest.raises(common.DataError, match='oboe'):
+  with pytest.raises(building.DataError, match='oboe'):
     demo.synthesize('oboe', np.random.default_rng(0), 100, 16_000)
 
 
@@ -265,7 +266,7 @@ def test_failure_midway_leaves_nothing_and_a_rerun_succeeds(tmp_path, monkeypatc
 def test_overwrite_replaces_only_after_success(tmp_path, monkeypatch):
   out = tmp_path / 'demo'
   demo.build_demo(out, **SMALL_DEMO)
-  with pytest.raises(common.DataError, match=re.escape(str(out))):
+  with pytest.raises(building.DataError, match=re.escape(str(out))):
     demo.build_demo(out, **SMALL_DEMO)
   # Fail inside TFDS's writing pass: the old dataset must survive untouched.
   real_synthesize, calls = demo.synthesize, []
@@ -293,7 +294,7 @@ def test_overwrite_never_deletes_a_directory_it_did_not_build(tmp_path):
   precious = tmp_path / 'home'
   precious.mkdir()
   (precious / 'thesis.tex').write_text('...')
-  with pytest.raises(common.DataError, match='not a prepared dataset'):
+  with pytest.raises(building.DataError, match='not a prepared dataset'):
     demo.build_demo(precious, overwrite=True, **SMALL_DEMO)
   assert os.listdir(precious) == ['thesis.tex']
 
@@ -303,34 +304,34 @@ def test_overwrite_never_deletes_a_directory_it_did_not_build(tmp_path):
 def test_missing_or_useless_src_names_the_path(tmp_path):
   out = tmp_path / 'out'
   missing = tmp_path / 'missing'
-  with pytest.raises(common.DataError, match=re.escape(f'{missing}: no such directory')):
+  with pytest.raises(building.DataError, match=re.escape(f'{missing}: no such directory')):
     folder.build_folder(missing, out)
   (tmp_path / 'a_file').write_text('x')
-  with pytest.raises(common.DataError, match='not a directory'):
+  with pytest.raises(building.DataError, match='not a directory'):
     folder.build_folder(tmp_path / 'a_file', out)
   text_only = tmp_path / 'text_only'
   (text_only / 'cls').mkdir(parents=True)
   (text_only / 'cls' / 'README.txt').write_text('x')
-  with pytest.raises(common.DataError, match=re.escape(f'no usable audio files under {text_only}')):
+  with pytest.raises(building.DataError, match=re.escape(f'no usable audio files under {text_only}')):
     folder.build_folder(text_only, out)
   bad_only = tmp_path / 'bad_only'
   add_bad_files(bad_only / 'cls', 'x')
-  with pytest.raises(common.DataError, match=r'under .*bad_only \(3 skipped: cls/x_corrupt'):
+  with pytest.raises(building.DataError, match=r'under .*bad_only \(3 skipped: cls/x_corrupt'):
     folder.build_folder(bad_only, out)
   assert not out.exists() and not leftovers(tmp_path)
   singles = tmp_path / 'singles'
   for name in ('a', 'b'):
     write(singles / name / 'only.wav', sine(300, 0.5, 0.1, 16_000), 16_000)
-  with pytest.raises(common.DataError, match='none is left for validation'):
+  with pytest.raises(building.DataError, match='none is left for validation'):
     folder.build_folder(singles, out)
-  with pytest.raises(common.DataError, match='validation_fraction=0'):
+  with pytest.raises(building.DataError, match='validation_fraction=0'):
     folder.build_folder(singles, out, validation_fraction=0)
   assert not out.exists() and not leftovers(tmp_path)
-  with pytest.raises(common.DataError, match='group'):
+  with pytest.raises(building.DataError, match='group'):
     folder.build_folder(bad_only, out, label_from='pattern', pattern='^p')
-  with pytest.raises(common.DataError, match="unknown option 'clip_seconds'"):
+  with pytest.raises(building.DataError, match="unknown option 'clip_seconds'"):
     prepare.prepare('gtzan', bad_only, out, clip_seconds=1.0)
-  with pytest.raises(common.DataError, match="'nsynth_raw' is not one of"):
+  with pytest.raises(building.DataError, match="'nsynth_raw' is not one of"):
     prepare.prepare('nsynth_raw', bad_only, out)
 
 
@@ -359,13 +360,13 @@ def test_cli_builds_the_demo(tmp_path):
 
 @pytest.fixture
 def count_builds(monkeypatch):
-  real_build, builds = common.build, []
+  real_build, builds = building.build, []
 
   def counting_build(out, *args, **kwargs):
     builds.append(out)
     return real_build(out, *args, **kwargs)
 
-  monkeypatch.setattr(common, 'build', counting_build)
+  monkeypatch.setattr(building, 'build', counting_build)
   return builds
 
 
@@ -373,7 +374,7 @@ def test_resolve_prepares_a_raw_tree_once(tmp_path, count_builds, capsys):
   src = make_gtzan(tmp_path)
   cache = tmp_path / 'cache'
   first = prepare.resolve(src, 'gtzan', cache)
-  assert len(count_builds) == 1 and common.is_prepared(first)
+  assert len(count_builds) == 1 and building.is_prepared(first)
   assert os.path.dirname(first) == str(cache) and os.path.basename(first).startswith('gtzan-')
   stamp = os.stat(os.path.join(first, 'dataset_info.json')).st_mtime_ns
   assert 'prepared gtzan dataset' in capsys.readouterr().out
@@ -383,7 +384,7 @@ def test_resolve_prepares_a_raw_tree_once(tmp_path, count_builds, capsys):
   assert capsys.readouterr().out.strip() == f'reusing gtzan dataset {first}'
   assert prepare.resolve(first, 'gtzan', cache) == first  # a prepared dir is used as is
   assert prepare.resolve(src, 'gtzan', cache, validation_fraction=0.5) != first
-  with pytest.raises(common.DataError, match=re.escape(str(tmp_path / 'nowhere'))):
+  with pytest.raises(building.DataError, match=re.escape(str(tmp_path / 'nowhere'))):
     prepare.resolve(tmp_path / 'nowhere', 'gtzan', cache)
 
 

@@ -15,6 +15,7 @@ from wavenet_jax.checkpoints import checkpointing
 from wavenet_jax.common import config_checks
 from wavenet_jax.input import audio
 from wavenet_jax.models.wavenet import WaveNet
+from wavenet_jax.training import run as training_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOP = 16
@@ -114,7 +115,7 @@ def test_autoencoder_vectors_are_mean_pooled_encoder_outputs(demo, tmp_path):
 
   state, _ = checkpointing.load(workdir)
   params = state['ema_params']['params']['encoder']
-  run = train.open_run(c, workdir)
+  run = training_run.open_run(c, workdir)
   crops = [dict(zip(b, v)) for b in run.eval_batches('train') for v in zip(*b.values())][:10]
   want = []
   for crop in crops:

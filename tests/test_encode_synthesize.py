@@ -159,7 +159,7 @@ def test_mixture_decoder_scores_16_bit_levels_and_synthesizes_each_file_as_alone
   decoder the shifted 16-bit levels, and its nll is the float64 mixture formula's at the 16-bit
   targets; synthesize batches files and writes each as generated alone."""
   from tests.test_heads import np_log_prob
-  from wavenet_jax.kinds import nsynth_autoencoder
+  from wavenet_jax.kinds import registry
   params = random_params(5, 'logistic_mixture')
   model = nsynth.from_config(tiny_config('logistic_mixture'))
   wavs = audio_batch(2, 4 * HOP, seed=3)
@@ -174,7 +174,7 @@ def test_mixture_decoder_scores_16_bit_levels_and_synthesizes_each_file_as_alone
   want_out = decoder.apply({'params': params['params']['decoder']}, jnp.asarray(shifted), None,
                            nsynth.upsample(embedding, HOP))
   np.testing.assert_allclose(np.asarray(outputs), np.asarray(want_out), atol=1e-5)
-  nll, _ = nsynth_autoencoder.nll(model, params, {'audio': jnp.asarray(wavs), 'mask': jnp.ones(wavs.shape)})
+  nll, _ = registry.get('nsynth_autoencoder').nll_per_target(model, None, params, {'audio': jnp.asarray(wavs), 'mask': jnp.ones(wavs.shape)})
   np.testing.assert_allclose(np.asarray(nll), -np_log_prob('logistic_mixture', np.asarray(outputs), levels, -7.0),
                              rtol=1e-4, atol=1e-4)
 

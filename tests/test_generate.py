@@ -340,7 +340,7 @@ def test_trained_demo_model_generates_the_class_it_is_given(tmp_path):
   """After training on the demo corpus, most classes' generations sound like their class.
 
   Judged as benchmarks/demo_generation.py judges the full demo: each stream goes to the
-  class whose training-corpus centroid of mel power shares is nearest (data/demo.py). The
+  class whose training-corpus centroid of mel power shares is nearest (datasets/demo.py). The
   demo at test size: 0.25 s clips at 8 kHz, crops of 500 samples + the receptive field, 7
   layers, 64 mu-law levels, 600 steps (~50 s on 2 cores). Over training seeds 0-4, bell,
   brass, chirp and flute got 15-16 of 16 streams each, drum 6-14 and pluck 0-5 (it lands
@@ -348,7 +348,7 @@ def test_trained_demo_model_generates_the_class_it_is_given(tmp_path):
   class id puts every class's streams on the same one or two centroids.
   """
   from configs import demo as demo_config
-  from data import demo as demo_data
+  from wavenet_jax.datasets import demo as demo_data
   from wavenet_jax.apps import train
   rate, clip = 8000, 2000
   c = demo_config.get_config()

@@ -12,6 +12,7 @@ from wavenet_jax.checkpoints import ibab, warm_start
 from wavenet_jax.checkpoints.checkpointing import CheckpointError
 from wavenet_jax.models.wavenet import WaveNet
 from wavenet_jax.training import optim
+from wavenet_jax.training import run as training_run
 
 tf = pytest.importorskip('tensorflow')
 v1 = tf.compat.v1
@@ -280,8 +281,8 @@ def test_training_starts_from_an_ibab_checkpoint(checkpoints, tmp_path, capsys):
   c = tiny.config(tiny.build_demo(tmp_path / 'demo'), steps=1)
   c.model.update(model_config)
   c.train.init_from = prefix
-  run = train.open_run(c, str(tmp_path / 'run'))
-  fresh = run.init_state(optim.make_optimizer(c.train)[0]).params
+  run = training_run.open_run(c, str(tmp_path / 'run'))
+  fresh = run.init_state(optim.make_optimizer(c)[0]).params
   params, _ = warm_start.params_from(prefix, fresh, sharding.make_mesh(), c)
   imported, _ = ibab.import_ibab_wavenet(prefix, json_path)
   jax.tree_util.tree_map(np.testing.assert_array_equal, jax.device_get(params), imported)

@@ -1,11 +1,14 @@
 """The layout's rules (DESIGN.md "Layout"), read from the source with ast, importing nothing.
 
-Library = every module under wavenet_jax/ except wavenet_jax/apps/. It imports no
-application and not the top-level `data` package; data/ imports no application; no two
-folders (wavenet_jax/<subpackage>, wavenet_jax/apps, data) import each other, directly or
-round a longer cycle; no module is over 400 lines, launch.py over 100. Every import counts,
-also those inside functions, relative ones resolved, and `importlib.import_module('x')`
-with a literal name.
+Library = every module under wavenet_jax/ except wavenet_jax/apps/ and the entry points
+(wavenet_jax/cli.py, __main__.py: the command line, which dispatches to the apps). The
+library imports no application, no entry point and not the top-level `data` folder; an
+application imports no other application (apps are leaves: what two share is the library's);
+data/ imports no application; common/ (the bottom) imports nothing of the package outside
+itself; no two folders (wavenet_jax/<subpackage>, wavenet_jax/apps, data) import each other,
+directly or round a longer cycle; no module is over 400 lines, launch.py over 100. Every
+import counts, also those inside functions, relative ones resolved, and
+`importlib.import_module('x')` with a literal name.
 """
 import ast
 import collections
@@ -85,8 +88,21 @@ def folder_of_path(path, packages):
   return folder_of_name('.'.join(_module_parts(path)[0]), packages)
 
 
+ENTRY_POINTS = ('wavenet_jax/cli.py', 'wavenet_jax/__main__.py')  # above the apps
+
+
 def _is_application(name):
   return name == 'wavenet_jax.apps' or name.startswith('wavenet_jax.apps.')
+
+
+def _is_entry_point(name):
+  return name in ('wavenet_jax.cli', 'wavenet_jax.__main__') or name.startswith(('wavenet_jax.cli.', 'wavenet_jax.__main__.'))
+
+
+def _application_of(name):
+  """'wavenet_jax.apps.train.evaluate' -> 'wavenet_jax.apps.train'; None for the apps package."""
+  parts = name.split('.')
+  return '.'.join(parts[:3]) if _is_application(name) and len(parts) > 2 else None
 
 
 def _is_data(name):
@@ -97,15 +113,22 @@ def layer_violations(sources):
   """'path:line imports name (why)' for each import across the layers' rules."""
   out = []
   for path, source in sources.items():
-    in_library = path.startswith('wavenet_jax/') and not path.startswith('wavenet_jax/apps/')
+    in_apps = path.startswith('wavenet_jax/apps/')
+    in_library = path.startswith('wavenet_jax/') and not in_apps and path not in ENTRY_POINTS
     in_data = path.startswith('data/')
+    in_common = path.startswith('wavenet_jax/common/')
+    here = '.'.join(_module_parts(path)[0])
     for imp in imports_of(path, source):
       where = f'{path}:{imp.line} imports {imp.name}'
-      if in_library and _is_application(imp.name):
+      if in_library and (_is_application(imp.name) or _is_entry_point(imp.name)):
         out.append(f'{where} (a library module imports an application)')
+      elif in_apps and _application_of(imp.name) not in (None, here):
+        out.append(f'{where} (an application imports another; move what they share into the library)')
+      elif in_common and imp.name.startswith('wavenet_jax.') and not imp.name.startswith('wavenet_jax.common'):
+        out.append(f'{where} (common/ is the bottom layer: it imports nothing else of the package)')
       elif in_library and _is_data(imp.name):
-        out.append(f'{where} (the library imports the top-level data package; pass what it '
-                   'needs in, as prepare.resolver is)')
+        out.append(f'{where} (the library imports the top-level data folder: the user\'s prepare '
+                   'scripts; corpus code lives in wavenet_jax/datasets)')
       elif in_data and _is_application(imp.name):
         out.append(f'{where} (data/ imports an application)')
   return out
@@ -240,11 +263,27 @@ def test_the_checks_report_what_breaks_the_rules():
   layers = layer_violations(sources)
   assert layers == [
       'wavenet_jax/models/net.py:2 imports wavenet_jax.apps.run (a library module imports an application)',
-      'wavenet_jax/generation/scan.py:2 imports data (the library imports the top-level data package; '
-      'pass what it needs in, as prepare.resolver is)',
+      'wavenet_jax/generation/scan.py:2 imports data (the library imports the top-level data folder: '
+      'the user\'s prepare scripts; corpus code lives in wavenet_jax/datasets)',
       'data/demo.py:1 imports wavenet_jax.apps (data/ imports an application)',
   ], layers
   assert layer_violations({'wavenet_jax/apps/x.py': 'import data.prepare\n'}) == []
+  # Apps are leaves below the entry points; common/ is the bottom.
+  leaves = {
+      'wavenet_jax/apps/eval.py': 'from wavenet_jax.apps.run import x\nfrom . import run\nfrom wavenet_jax.apps import eval\n',
+      'wavenet_jax/cli.py': 'from wavenet_jax.apps import run\n',
+      'wavenet_jax/common/files.py': 'from wavenet_jax.common import errors\nfrom wavenet_jax.kinds import registry\n',
+      'wavenet_jax/models/cmd.py': 'from wavenet_jax import cli\n',
+  }
+  assert layer_violations(leaves) == [
+      'wavenet_jax/apps/eval.py:1 imports wavenet_jax.apps.run.x (an application imports another; move what '
+      'they share into the library)',
+      'wavenet_jax/apps/eval.py:2 imports wavenet_jax.apps.run (an application imports another; move what '
+      'they share into the library)',
+      'wavenet_jax/common/files.py:2 imports wavenet_jax.kinds.registry (common/ is the bottom layer: it '
+      'imports nothing else of the package)',
+      'wavenet_jax/models/cmd.py:1 imports wavenet_jax.cli (a library module imports an application)',
+  ], layer_violations(leaves)
   # data -> apps -> models -> apps is no cycle through data: two cycles, not one.
   assert folder_cycles(sources) == [
       'folders wavenet_jax/apps, wavenet_jax/models import each other: '

@@ -60,7 +60,7 @@ def test_ill_conditioned_frames_give_float64s_taps_in_training_and_vocoding_alik
   systems have condition numbers past 1e4: the taps are float64's within 1e-4 (float32 is 5e-3
   off there), and the jitted batch of a training step and vocoding's blocks agree within 1e-6."""
   from configs import demo_vocoder
-  from wavenet_jax.apps import vocode
+  from wavenet_jax.generation import vocoding
   from wavenet_jax.kinds import registry
   c = demo_vocoder.get_config()
   m = mel.settings(c.model.mel)
@@ -76,8 +76,8 @@ def test_ill_conditioned_frames_give_float64s_taps_in_training_and_vocoding_alik
   training = np.asarray(jax.jit(lambda f: lpc.filters(f, m, RATE, 16))(jnp.asarray(feats.reshape(4, 12, -1))))
   np.testing.assert_allclose(training.reshape(48, 16), want, rtol=0, atol=1e-4)
   model = registry.of(c.model).build(c, 0)
-  vocoding = vocode.Taps(model, feats[None]).taps[0]  # [48, 16]
-  np.testing.assert_allclose(vocoding, training.reshape(48, 16), rtol=0, atol=1e-6)
+  taps = vocoding.Taps(model, feats[None]).taps[0]  # [48, 16]
+  np.testing.assert_allclose(taps, training.reshape(48, 16), rtol=0, atol=1e-6)
 
 
 def test_predict_is_the_taps_over_the_past_samples():

@@ -11,9 +11,9 @@ import pytest
 import tensorflow_datasets as tfds
 
 from configs import default
-from data import demo
-from wavenet_jax.input import pipeline, sources
 from wavenet_jax.common.config_checks import ConfigError
+from wavenet_jax.datasets import demo
+from wavenet_jax.input import pipeline, sources
 
 CLIP = 0.1  # seconds: 1,600 samples at 16 kHz
 

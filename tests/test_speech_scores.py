@@ -1,12 +1,12 @@
-"""training/speech_scores.py against hand computations on known signals, and data/espeak.py,
+"""evaluation/speech_scores.py against hand computations on known signals, and datasets/espeak.py,
 whose speech they are scored on (PESQ needs speech to find)."""
 import librosa
 import numpy as np
 import pytest
 
-from data import espeak
 from tests.corpus_trees import read_examples, report_of
-from wavenet_jax.training import speech_scores
+from wavenet_jax.datasets import espeak
+from wavenet_jax.evaluation import speech_scores
 from wavenet_jax.input import mel
 
 RATE = 16000
@@ -82,6 +82,22 @@ def test_espeak_corpus_is_spoken_offline_and_deterministic(tmp_path):
     assert 0.8 * RATE < ex['audio'].size < 4 * RATE, name  # a sentence, at 16 kHz
     voiced = librosa.feature.rms(y=ex['audio'] / 32768.0)[0] > 0.01
     assert voiced.mean() > 0.3, name  # spoken, not silence
-  with pytest.raises(espeak.common.DataError, match="no voice 'xx-none'"):
+  with pytest.raises(espeak.building.DataError, match="no voice 'xx-none'"):
     espeak.build_espeak(tmp_path / 'c', voices='xx-none')
   assert not (tmp_path / 'c').exists()
+
+
+def test_resynthesis_without_the_scores_extra_is_one_line(monkeypatch):
+  """pip install . without [scores]: --mode=eval of a vocoder says what to install, before vocoding."""
+  import importlib.util
+  import ml_collections
+  from wavenet_jax.common.config_checks import ConfigError
+  from wavenet_jax.evaluation import resynthesis
+  real = importlib.util.find_spec
+  monkeypatch.setattr(importlib.util, 'find_spec', lambda name, *a: None if name == 'pesq' else real(name, *a))
+  c = ml_collections.ConfigDict({'eval': {'vocode_clips': 2}})
+  with pytest.raises(ConfigError, match=r'^eval.vocode_clips=2: the resynthesis scores need pesq: '
+                                        r'pip install "wavenet_jax\[scores\]", or set eval.vocode_clips=0$'):
+    resynthesis.check_scorers(c)
+  monkeypatch.setattr(importlib.util, 'find_spec', real)
+  resynthesis.check_scorers(c)  # installed here: no error

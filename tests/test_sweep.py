@@ -13,7 +13,8 @@ import pytest
 
 from configs import demo
 from tests import tiny
-from wavenet_jax.apps import sweep, sweep_spec, train
+from wavenet_jax.apps import sweep, train
+from wavenet_jax.training import sweep_spec
 from wavenet_jax.common import config_checks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -15,9 +15,10 @@ from tests import tiny
 from wavenet_jax.apps import train
 from wavenet_jax.common import config_checks
 from wavenet_jax.kinds import registry
-from wavenet_jax.kinds import wavenet as wavenet_kind
 from wavenet_jax.runtime import sharding
 from wavenet_jax.training import optim, steps
+from wavenet_jax.training import run as training_run
+from wavenet_jax.training import loop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -49,7 +50,7 @@ def test_learns_a_sine_chord(conditioned):
   audio = np.stack([_sine_chord(chords[l], n, phase=0.5 * i) for i, l in enumerate(labels)])
   batch = {'audio': audio, 'mask': np.ones_like(audio), 'label': labels}
   mesh = sharding.make_mesh()
-  tx, schedule = optim.make_optimizer(c.train)
+  tx, schedule = optim.make_optimizer(c)
   params = model.init(jax.random.key(0), jnp.zeros((1, 8), jnp.int32),
                       jnp.zeros((1,), jnp.int32) if conditioned else None)
   state = steps.TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
@@ -63,7 +64,7 @@ def test_learns_a_sine_chord(conditioned):
   assert losses[0] / min(losses[-10:]) >= 50, (losses[0], losses[-10:])
   if conditioned:  # each class's chord is predicted well only under its own id.
     swapped = dict(batch, label=1 - labels)
-    nll, mask = wavenet_kind.nll_per_target(model, c.model, state.params, sharding.global_batch(swapped, mesh))
+    nll, mask = registry.get('wavenet').nll_per_target(model, c.model, state.params, sharding.global_batch(swapped, mesh))
     assert float(jnp.mean(nll)) > 5 * min(losses[-10:])
 
 
@@ -96,7 +97,7 @@ def test_continuous_heads_learn_a_sine_chord_and_generate_each_class(output):
                     for i, l in enumerate(labels)])
   batch = {'audio': audio, 'mask': np.ones_like(audio), 'label': labels}
   mesh = sharding.make_mesh()
-  tx, schedule = optim.make_optimizer(c.train)
+  tx, schedule = optim.make_optimizer(c)
   params = model.init(jax.random.key(0), jnp.zeros((1, 8), jnp.float32), jnp.zeros((1,), jnp.int32))
   state = steps.TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
                            ema_params=None, rng=jax.random.PRNGKey(0))
@@ -109,7 +110,7 @@ def test_continuous_heads_learn_a_sine_chord_and_generate_each_class(output):
   final = min(losses[-10:])
   assert losses[0] > 10 and final < losses[0] - np.log(50) and final < _FLOOR_NLL[output] + 2.5, (losses[0], final)
   swapped = dict(batch, label=1 - labels)
-  nll, _ = wavenet_kind.nll_per_target(model, c.model, state.params, sharding.global_batch(swapped, mesh))
+  nll, _ = registry.get('wavenet').nll_per_target(model, c.model, state.params, sharding.global_batch(swapped, mesh))
   assert float(jnp.mean(nll)) > final + 2
 
   from wavenet_jax.generation import generate
@@ -125,7 +126,7 @@ def test_mol_variants_switch_the_head_and_pass_the_checks():
     module = importlib.import_module(f'configs.{name}')
     c = module.get_config('mol')
     assert (c.model.output, c.model.num_mixtures, c.model.scalar_input) == ('logistic_mixture', 10, True)
-    wavenet_kind.check(c)
+    registry.get('wavenet').check(c)
     assert module.get_config().model.output == 'categorical'
     with pytest.raises(ValueError, match=f'configs/{name}.py: unknown variant'):
       module.get_config('mixture')
@@ -273,7 +274,7 @@ def test_four_devices_split_the_batch(demo_dir, tmp_path):
 
 
 def test_two_processes_train_identical_params(tmp_path):
-  from data import demo as demo_data
+  from wavenet_jax.datasets import demo as demo_data
   # Four shard files per split: each process must read its own two.
   demo_dir = demo_data.build_demo(str(tmp_path / 'demo'), train_per_class=4, validation_per_class=1,
                                   clip_seconds=0.25, num_shards=4)
@@ -480,7 +481,7 @@ def test_null_class_trains_and_generates_unconditioned(demo_dir, tmp_path):
     state, meta = checkpointing.load(workdir)
     assert meta['null_class_id'] == 6 and meta['gc_cardinality'] == 7
     rows[rate] = np.asarray(state['params']['params']['gc_embedding'])
-  init = train.open_run(c, str(tmp_path / 'fresh')).init_state(optim.make_optimizer(c.train)[0]).params
+  init = training_run.open_run(c, str(tmp_path / 'fresh')).init_state(optim.make_optimizer(c)[0]).params
   init_row = np.asarray(init['params']['gc_embedding'])[6]
   np.testing.assert_array_equal(rows[0.0][6], init_row)  # never used without dropout
   assert np.abs(rows[0.5][6] - init_row).max() > 1e-4
@@ -543,7 +544,7 @@ def test_stop_signal_outside_the_main_thread_installs_nothing_and_says_so(capsys
 
   def body():
     try:
-      with train._StopSignal() as stop:
+      with loop._StopSignal() as stop:
         assert stop.received is None
     except Exception as e:  # signal.signal raises ValueError off the main thread
       errors.append(e)

@@ -36,7 +36,7 @@ def config(data_dir='', output='categorical', mode='stretch_conv', lookahead=1, 
 
 def _model(c, seed=0):
   model = registry.of(c.model).build(c, 3)
-  params = model.init(jax.random.key(seed), *vocoder_kind.init_inputs(model, c.model))
+  params = model.init(jax.random.key(seed), *registry.get('vocoder').init_inputs(model, c.model))
   # Spread the upsampler's stage taps so a wrong alignment cannot hide behind the average.
   params = jax.tree_util.tree_map_with_path(
       lambda path, p: p * (1 + 0.5 * jnp.sin(jnp.arange(p.size).reshape(p.shape)))
@@ -96,7 +96,7 @@ def test_a_crops_loss_is_the_whole_clips_at_those_samples(output, mode, lpc_orde
     crop = padded[start:start + before + size + after]
     mask = (np.arange(len(crop)) < before + len(x) - start).astype(np.float32)
     batch = {'audio': jnp.asarray(crop[None]), 'mask': jnp.asarray(mask[None]), 'label': jnp.asarray([1])}
-    nll, kept = vocoder_kind.nll_per_target(model, c.model, params, batch)
+    nll, kept = registry.get('vocoder').nll_per_target(model, c.model, params, batch)
     np.testing.assert_allclose(np.asarray(nll)[0], whole_nll[start:start + size], rtol=1e-4, atol=1e-4)
     assert np.all(np.asarray(kept) == 1)
 
@@ -121,15 +121,15 @@ def test_linear_prediction_generation_is_the_training_forward_pass():
   """A linear-prediction vocoder generating by argmax, in chunks that cut frames: every sample
   is p_t + the excitation the teacher-forced forward pass (inputs and predictions from the
   generated samples, in float64 numpy) picks, and one pass draws what the chunks draw."""
-  from wavenet_jax.apps import vocode
+  from wavenet_jax.generation import vocoding
   c = config(lpc_order=4)
   model, params = _model(c, seed=2)
   frames = np.random.default_rng(5).uniform(0.2, 0.9, (2, 7, 8)).astype(np.float32)
   g = ml_collections.ConfigDict(dict(seed=3, temperature=0.0, top_k=0, top_p=1.0, chunk_size=24))
   gc = jnp.asarray([0, 2])
-  chunked = np.concatenate([np.asarray(c) for c in vocode.draw_chunks(model, params, frames, gc, g, 'ibab')], 1)
+  chunked = np.concatenate([np.asarray(c) for c in vocoding.draw_chunks(model, params, frames, gc, g, 'ibab')], 1)
   g.chunk_size = 7 * HOP
-  whole = np.concatenate([np.asarray(c) for c in vocode.draw_chunks(model, params, frames, gc, g, 'ibab')], 1)
+  whole = np.concatenate([np.asarray(c) for c in vocoding.draw_chunks(model, params, frames, gc, g, 'ibab')], 1)
   np.testing.assert_array_equal(chunked, whole)
   assert chunked.shape == (2, 7 * HOP) and np.std(chunked) > 0
   padded = jnp.asarray(np.pad(frames, ((0, 0), (model.margin,) * 2, (0, 0))))
@@ -144,7 +144,7 @@ def test_linear_prediction_generation_is_the_training_forward_pass():
 def test_trains_through_the_pipeline_and_eval_scores_resynthesis_beside_griffin_lim(tmp_path):
   import soundfile
   from wavenet_jax.apps import train
-  from wavenet_jax.training import speech_scores
+  from wavenet_jax.evaluation import speech_scores
   demo_dir = tiny.build_demo(str(tmp_path / 'demo'))
   c = config(str(demo_dir), output='logistic_mixture')
   metrics = train.train_and_evaluate(c, str(tmp_path / 'run'))
@@ -334,7 +334,7 @@ def test_what_a_vocoder_cannot_honour_is_refused_in_one_line(vocoder_run, tmp_pa
   c = config(output='logistic_mixture')
   c.model.gc_cardinality = 0
   model = registry.of(c.model).build(c, 0)
-  params = model.init(jax.random.key(0), *vocoder_kind.init_inputs(model, c.model))
+  params = model.init(jax.random.key(0), *registry.get('vocoder').init_inputs(model, c.model))
   workdir = str(tmp_path / 'single')
   meta = {'step': 0, 'data_position': 0, 'class_names': ['a'], 'sample_rate': 16000, 'receptive_field': 0,
           'gc_cardinality': 0, 'model': c.model.to_dict(), 'null_class_id': None, 'data_dirs': []}
@@ -369,14 +369,13 @@ def test_a_wavenet_checkpoint_cannot_vocode(tmp_path):
 
 
 def test_folded_segments_condition_as_the_whole_file_and_join_with_a_linear_crossfade(vocoder_run):
-  from wavenet_jax.apps import vocode
-  from wavenet_jax.generation import folding
+  from wavenet_jax.generation import folding, vocoding
   _, _, model, params = vocoder_run
   frames = np.random.default_rng(8).uniform(0.1, 0.9, (11, 8)).astype(np.float32)
   size, overlap, m = 4, 2, model.margin
   segments = folding.windows(frames, size, overlap, m)  # 3 segments: frames [-2, 4), [2, 8), [6, 12)
   assert segments.shape == (3, m + overlap + size + m, 8)
-  lc = vocode.Conditioning(model, params, segments, with_margins=True)[:, :]  # [3, (overlap + size)·hop, 8]
+  lc = vocoding.Conditioning(model, params, segments, with_margins=True)[:, :]  # [3, (overlap + size)·hop, 8]
   padded = np.pad(frames, ((m + overlap, 12 - 11 + m), (0, 0)))  # the file, 2 frames of silence before
   whole = model.apply(params, jnp.asarray(padded[None]), method=vocoder.Vocoder.condition)[0]  # one pass
   for k in range(3):
@@ -392,6 +391,7 @@ def test_folded_vocoding_is_each_segment_sampled_alone_then_crossfaded(vocoder_r
   (its own key), joined in numpy; bad fold settings fail in one line first."""
   import soundfile
   from wavenet_jax.apps import vocode
+  from wavenet_jax.generation import vocoding
   workdir, c, model, params = vocoder_run
   frames = np.random.default_rng(9).uniform(0.1, 0.9, (11, 8)).astype(np.float32)
   np.save(tmp_path / 'tts.npy', frames)
@@ -407,7 +407,7 @@ def test_folded_vocoding_is_each_segment_sampled_alone_then_crossfaded(vocoder_r
   m, size, overlap = model.margin, 4 * HOP, 2 * HOP
   padded = np.pad(frames, ((m + 2, 1 + m), (0, 0)))
   whole = model.apply(params, jnp.asarray(padded[None]), method=vocoder.Vocoder.condition)  # [1, 14·hop, 8]
-  alone = [np.asarray(vocode.to_audio(model, generate.generate(
+  alone = [np.asarray(vocoding.to_audio(model, generate.generate(
       model.decoder, {'params': params['params']['decoder']}, jax.random.fold_in(jax.random.key(7), k)[None],
       overlap + size, jnp.asarray([2]), 1.0, c.model.mu_law, lc=whole[:, k * size:k * size + overlap + size]),
       c.model.mu_law))[0] for k in range(3)]

@@ -7,7 +7,6 @@ import pytest
 from configs import default
 from tests import tiny
 from wavenet_jax.kinds import registry
-from wavenet_jax.kinds import wavenet as wavenet_kind
 from wavenet_jax.models.wavenet import WaveNet, receptive_field
 
 
@@ -179,7 +178,7 @@ def test_padded_crop_gives_the_unpadded_loss():
   params = m.init(jax.random.key(0), jnp.zeros((1, 10), jnp.int32))
 
   def masked_loss(audio, mask):
-    nll, tmask = wavenet_kind.nll_per_target(m, c.model, params, {'audio': jnp.asarray(audio)[None],
+    nll, tmask = registry.get('wavenet').nll_per_target(m, c.model, params, {'audio': jnp.asarray(audio)[None],
                                                                    'mask': jnp.asarray(mask)[None]})
     return float(jnp.sum(nll * tmask) / jnp.sum(tmask))
 

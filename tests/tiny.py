@@ -29,7 +29,7 @@ def config(data_dir, batch_size=2, steps=6):
 
 
 def build_demo(out):
-  from data import demo as demo_data
+  from wavenet_jax.datasets import demo as demo_data
   return demo_data.build_demo(out, train_per_class=4, validation_per_class=1, clip_seconds=0.25)
 
 

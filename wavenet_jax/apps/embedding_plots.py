@@ -271,8 +271,8 @@ def _encoder_item(config, workdir, model, kind, meta):
   """The encoder's mean-pooled vectors of latent.split, as plot_embeddings' item."""
   l = config.latent
   split = l.split or config.data.eval_split
-  from wavenet_jax.apps import train  # TensorFlow's input pipeline: only for encoder vectors
-  run = train.open_run(config, workdir)  # the config's data (sources, class names), nothing trained
+  from wavenet_jax.training import run as run_lib  # TensorFlow's input pipeline: only for encoder vectors
+  run = run_lib.open_run(config, workdir)  # the config's data (sources, class names), nothing trained
   if config.data.sample_size % model.hop:
     raise config_checks.ConfigError(f'data.sample_size={config.data.sample_size}: crops must be a '
                                     f'multiple of the checkpoint encoder\'s hop {model.hop}')

@@ -20,15 +20,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from wavenet_jax.apps import generate_files
 from wavenet_jax.checkpoints import trained
 from wavenet_jax.common import config_checks, files, plots, progress
-from wavenet_jax.generation import encoding, generate
+from wavenet_jax.common.errors import UserError
+from wavenet_jax.generation import chunks, encoding, generate, sampling
 from wavenet_jax.input import audio
 from wavenet_jax.models import heads
-from wavenet_jax.common.errors import UserError
-
-AUDIO_EXTENSIONS = ('.wav', '.flac', '.au', '.mp3', '.ogg', '.aiff', '.aif')
 
 
 class EmbeddingError(UserError, ValueError):
@@ -45,7 +42,7 @@ def encode_files(config, workdir: str):
     raise config_checks.ConfigError('embeddings.input is empty: set it to a folder of audio files '
                                     '(searched recursively) or to one file')
   workdir = config_checks.check_workdir(workdir)
-  inputs = files.find_files(os.path.expanduser(e.input), AUDIO_EXTENSIONS, f'embeddings.input={e.input}')
+  inputs = files.find_files(os.path.expanduser(e.input), audio.AUDIO_EXTENSIONS, f'embeddings.input={e.input}')
   model = trained.load_nsynth(e.checkpoint or workdir, config, 'embeddings.checkpoint')
   out_dir = e.out_dir or os.path.join(workdir, 'embeddings')
   written, short, seconds = [], [], 0.0
@@ -145,11 +142,11 @@ def synthesize_files(config, workdir: str):
   (files generated together) and chunk_size (samples per scan).
   """
   g = config.generate
-  generate_files.check_sampling(g, ('batch_size', 'chunk_size'))
+  sampling.check(g, ('batch_size', 'chunk_size'))
   workdir = config_checks.check_workdir(workdir)
   model = trained.load_nsynth(config.embeddings.checkpoint or workdir, config, 'embeddings.checkpoint')
   trained.need_decoder(model)
-  generate_files.check_top_k(g, model.decoder.quantization_channels)
+  sampling.check_top_k(g, model.decoder.quantization_channels)
   heads.check_sampling(model.decoder.output, g)
   items = _plan(config, workdir, model)
   out_dir = config.embeddings.out_dir or os.path.join(workdir, 'synthesized')
@@ -180,11 +177,10 @@ def _synthesize_batch(model: trained.NSynthModel, batch, out_dir, g, label):
   paths = [os.path.join(out_dir, name + '.wav') for name, _ in batch]
   total = frames * hop
   with audio.wav_writers(paths, model.sample_rate) as wavs:
-    chunks = generate.generate_chunks(model.decoder, {'params': model.params['decoder']}, keys,
-                                      total, g.chunk_size, None, g.temperature, 'nsynth',
-                                      start_input, g.top_k, g.top_p, lc=encoding.Upsampled(padded, hop))
-    generate_files.write_chunks(wavs, chunks, lambda c: generate.to_audio(model.decoder, c, 'nsynth'),
-                                lengths, total, label)
+    drawn = generate.generate_chunks(model.decoder, {'params': model.params['decoder']}, keys,
+                                     total, g.chunk_size, None, g.temperature, 'nsynth',
+                                     start_input, g.top_k, g.top_p, lc=encoding.Upsampled(padded, hop))
+    chunks.write_chunks(wavs, drawn, lambda c: generate.to_audio(model.decoder, c, 'nsynth'), lengths, total, label)
   for path, (name, _) in zip(paths, batch):
     plots.save_spectrogram(path[:-4] + '.png', soundfile.read(path, dtype='float32')[0],
                            model.sample_rate, name)

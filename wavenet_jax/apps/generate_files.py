@@ -16,8 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from wavenet_jax.checkpoints import trained
-from wavenet_jax.common import config_checks, files, plots, progress
-from wavenet_jax.generation import generate
+from wavenet_jax.common import config_checks, files, plots
+from wavenet_jax.generation import chunks, generate, sampling
 from wavenet_jax.input import audio
 from wavenet_jax.models import heads
 
@@ -33,41 +33,7 @@ class Stream:
 def check_options(g) -> None:
   if not isinstance(g.num_samples, int) or g.num_samples <= 0:
     raise config_checks.ConfigError(f'generate.num_samples={g.num_samples!r}: must be an integer >= 1')
-  check_sampling(g, ('batch_size', 'chunk_size', 'streams_per_class'))
-
-
-def check_sampling(g, counts) -> None:
-  """config.generate's sampling options and the positive integers named in `counts`."""
-  if g.temperature < 0:
-    raise config_checks.ConfigError(f'generate.temperature={g.temperature!r}: must be >= 0')
-  if not isinstance(g.top_k, int) or g.top_k < 0:
-    raise config_checks.ConfigError(f'generate.top_k={g.top_k!r}: must be an integer >= 0 (0 = off)')
-  if not 0 < g.top_p <= 1:
-    raise config_checks.ConfigError(f'generate.top_p={g.top_p!r}: must be in (0, 1] (1 = off)')
-  if g.get('guidance', 1.0) < 0:
-    raise config_checks.ConfigError(f'generate.guidance={g.guidance!r}: must be >= 0 (1 = off)')
-  for key in counts:
-    if not isinstance(g[key], int) or isinstance(g[key], bool) or g[key] < 1:
-      raise config_checks.ConfigError(f'generate.{key}={g[key]!r}: must be an integer >= 1')
-
-
-def check_top_k(g, num_classes: int) -> None:
-  """generate.top_k against the model's output classes: keeping k >= all of them is no cut."""
-  if g.top_k >= num_classes:
-    raise config_checks.ConfigError(f'generate.top_k={g.top_k}: must be below the model\'s {num_classes} '
-                                    f'output classes (0 = off)')
-
-
-def write_chunks(wavs, chunks, to_audio, lengths, total: int, label: str) -> None:
-  """Appends each chunk of draws ([B, n], `to_audio` makes them samples) to its stream's wav,
-  cut at the stream's length, and reports progress on stderr."""
-  shown, done = progress.Progress(label, total, 'samples', rate_scale=len(lengths)), 0
-  for chunk in chunks:
-    for f, x, length in zip(wavs, to_audio(chunk), lengths):
-      f.write(x[:max(length - done, 0)])
-    done += chunk.shape[1]
-    shown.update(min(done, total))
-  shown.close()
+  sampling.check(g, ('batch_size', 'chunk_size', 'streams_per_class'))
 
 
 def plan_streams(g, model, meta):
@@ -88,7 +54,7 @@ def plan_streams(g, model, meta):
     ids = [None]
   primes = [(None, None)]  # one sample of silence: unprimed
   if g.primes:
-    primes = [(None, None)] if g.get('unprimed_too', False) else []
+    primes = [(None, None)] if g.unprimed_too else []
     for path in g.primes:
       wav = audio.trim_silence(audio.load(path, meta['sample_rate']), g.prime_silence_threshold)
       if wav.size == 0:
@@ -111,7 +77,7 @@ def generate_files(config, workdir: str):
   check_options(g)
   workdir = config_checks.check_workdir(workdir)
   model, params, meta = trained.load_wavenet(g.checkpoint or workdir, 'generate.checkpoint')
-  check_top_k(g, model.quantization_channels)
+  sampling.check_top_k(g, model.quantization_channels)
   heads.check_sampling(model.output, g)
   streams = plan_streams(g, model, meta)
   null = trained.check_guidance(g.guidance, meta)
@@ -130,11 +96,11 @@ def generate_files(config, workdir: str):
       for f, s in zip(wavs, batch):  # the output holds the prime, then the continuation.
         if s.prime is not None:
           f.write(generate.to_audio(model, s.prime, mu_law))
-      chunks = generate.generate_chunks(model, params, keys, g.num_samples, g.chunk_size, gc,
-                                        g.temperature, mu_law, inputs, g.top_k, g.top_p,
-                                        guidance=g.guidance, null_id=null, prime_start=prime_start)
-      write_chunks(wavs, chunks, lambda c: generate.to_audio(model, c, mu_law), [g.num_samples] * len(batch),
-                   g.num_samples, f'streams {b + 1}-{b + len(batch)}/{len(streams)}')
+      drawn = generate.generate_chunks(model, params, keys, g.num_samples, g.chunk_size, gc,
+                                       g.temperature, mu_law, inputs, g.top_k, g.top_p,
+                                       guidance=g.guidance, null_id=null, prime_start=prime_start)
+      chunks.write_chunks(wavs, drawn, lambda c: generate.to_audio(model, c, mu_law), [g.num_samples] * len(batch),
+                          g.num_samples, f'streams {b + 1}-{b + len(batch)}/{len(streams)}')
     for path, s in zip(paths, batch):
       written.append(path)
       plots.save_spectrogram(path[:-4] + '.png', soundfile.read(path, dtype='float32')[0], rate, s.name)

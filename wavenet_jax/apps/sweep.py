@@ -3,7 +3,7 @@
     python launch.py --sweep=configs/sweeps/demo_width.py --workdir=runs/width [--sweep_shard=I/N]
 
 The sweep file's format and its checks are `sweep_spec`'s. Run r trains with
-`train.train_and_evaluate` in ROOT/<name>. When that returns, ROOT/<name>/result.json
+`training/loop.train_and_evaluate` in ROOT/<name>. When that returns, ROOT/<name>/result.json
 (overrides, config, final metrics) marks it finished: a relaunch skips finished runs and
 resumes the others from their latest checkpoint. A run whose loss became NaN is finished
 too (it would diverge again), with NaN metrics.
@@ -19,9 +19,9 @@ import json
 import os
 import re
 
-from wavenet_jax.apps import sweep_spec
-from wavenet_jax.apps.sweep_spec import Sweep
 from wavenet_jax.common import config_checks, files, plots
+from wavenet_jax.training import sweep_spec
+from wavenet_jax.training.sweep_spec import Sweep
 
 ConfigError = config_checks.ConfigError
 
@@ -51,7 +51,7 @@ def parse_shard(shard: str):
 def run(sweep: Sweep, root: str, shard=(0, 1)):
   """Trains this shard's unfinished runs one after another, then writes the table of every
   finished run (collect); returns its rows."""
-  from wavenet_jax.apps import train  # brings in TensorFlow: only when there is something to train
+  from wavenet_jax.training import loop  # brings in TensorFlow: only when there is something to train
   import jax
 
   root = config_checks.check_workdir(root)
@@ -71,8 +71,8 @@ def run(sweep: Sweep, root: str, shard=(0, 1)):
       continue
     print(f'=== {label}: {_describe(run_.overrides)}', flush=True)
     try:
-      metrics, status = train.train_and_evaluate(run_.config, workdir), 'ok'
-    except train.NonFiniteLossError as e:  # a learning rate too high is a result, not a crash
+      metrics, status = loop.train_and_evaluate(run_.config, workdir), 'ok'
+    except loop.NonFiniteLossError as e:  # a learning rate too high is a result, not a crash
       metrics, status = {'error': str(e)}, 'diverged'
       print(f'{run_.name}: diverged: {e}', flush=True)
     if 'stopped_at' in metrics:

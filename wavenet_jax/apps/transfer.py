@@ -14,7 +14,7 @@ audio) answers the seed's three questions with numbers:
      swapped class's generations to the new audio and to the other classes' audio, at
      the start and the end, and the other classes' NLL change.
 
-The study is segments of ordinary training (train.train_and_evaluate resumes from the
+The study is segments of ordinary training (training/loop.train_and_evaluate resumes from the
 workdir's latest checkpoint), so a killed study resumes where it stopped; the
 checkpoint of every segment is kept, and `history.json` holds exactly what
 `--mode=eval` of that checkpoint reports.
@@ -27,12 +27,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from wavenet_jax.apps import train
 from wavenet_jax.checkpoints import checkpointing
 from wavenet_jax.common import config_checks, files, plots
 from wavenet_jax.generation import generate
 from wavenet_jax.input import audio
 from wavenet_jax.kinds import registry
+from wavenet_jax.training import loop
+from wavenet_jax.training import run as run_lib
 
 HISTORY = 'history.json'
 
@@ -118,7 +119,7 @@ def study(config, workdir):
     config.train.eval_every_steps = 0  # the study evaluates at its own steps
     if not config.data.class_names_from and not os.path.exists(config.train.init_from + '.index'):
       config.data.class_names_from = config.train.init_from  # each class keeps its embedding row
-  run = train.open_run(config, workdir)  # checks the config and data before anything trains
+  run = run_lib.open_run(config, workdir)  # checks the config and data before anything trains
   _check_swapped(config, run.class_names)
   for step in segments(config):
     if str(step) in history:
@@ -126,7 +127,7 @@ def study(config, workdir):
     segment = config.copy_and_resolve_references()
     with segment.unlocked():
       segment.train.num_train_steps = step
-    metrics = train.train_and_evaluate(segment, workdir)
+    metrics = loop.train_and_evaluate(segment, workdir)
     params = _checkpoint_params(workdir, step)
     record = {'step': step, 'bits_per_sample': metrics['bits_per_sample'],
               'bits_per_sample_per_class': metrics['bits_per_sample_per_class'],

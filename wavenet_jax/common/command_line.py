@@ -1,10 +1,11 @@
-"""launch.py's command line read in one line per mistake: exit code 2, no traceback.
+"""The command line (launch.py, wavenet-jax) read in one line per mistake: exit code 2, no traceback.
 
 absl parses the flags and ml_collections the `--config=FILE[:VARIANT]` file and its
 `--config.a.b=v` overrides; their own failures are tracebacks (a missing file is an
 OSError raised later, at the first read of the config) or `FATAL Flags parsing error`.
 `parse_flags` reports each as one `error:` line naming the flag, and `overridden` says
-which config keys the user set, so a run's checkpoint can supply the rest.
+which config keys the user set, so a run's checkpoint can supply the rest. Before the config
+file loads, `make_importable` lets its `from configs import ...` find its siblings.
 """
 import glob
 import os
@@ -20,12 +21,29 @@ def parse_flags(argv):
   path = next((a.split('=', 1)[1] for a in argv[1:] if a.startswith('--config=')), None)
   if path is not None:
     _check_config_file(path)
+    make_importable(path.split(':', 1)[0])
+  sweep = next((a.split('=', 1)[1] for a in argv[1:] if a.startswith('--sweep=')), None)
+  if sweep and os.path.isfile(sweep.split(':', 1)[0]):
+    make_importable(sweep.split(':', 1)[0])
   try:
     return flags.FLAGS(argv)
   except (KeyError, AttributeError) as e:  # ml_collections: an override of a key the config lacks
     _exit(_unknown_key(argv, e))
   except flags.Error as e:
     _exit(_flag_error(e))
+
+
+def make_importable(path):
+  """Puts on sys.path the folder a config file's imports start from: the first folder above it
+  that is not a package (configs/x.py, whose `from configs import default` needs the folder
+  holding configs/). For `python launch.py` that is sys.path[0] already, launch.py's own
+  folder; the console command's sys.path[0] is the environment's bin/. A config from a
+  checkout or from a copy of configs/ then works from any directory."""
+  folder = os.path.dirname(os.path.abspath(path))
+  while os.path.isfile(os.path.join(folder, '__init__.py')) and os.path.dirname(folder) != folder:
+    folder = os.path.dirname(folder)
+  if folder not in sys.path:
+    sys.path.insert(0, folder)
 
 
 def overridden():

@@ -111,3 +111,14 @@ def save_image(path, image):
   from PIL import Image
   with files.atomic_path(path) as tmp:
     Image.fromarray(image).save(tmp, format='PNG')
+
+
+def save_log_mel_pair(path, name, frames, out_frames, hop):
+  """A vocoder's input log-mels [F, M] above its output's, on one scale -> a PNG at path."""
+  fig, axes = figure((8, 5), nrows=2)
+  for ax, (title, image) in zip(axes, [(f'{name}: input', frames), ('vocoded', out_frames)]):
+    ax.imshow(np.asarray(image).T, origin='lower', aspect='auto', vmin=0, vmax=1, cmap='magma')
+    ax.set_title(title)
+    ax.set_ylabel('mel band')
+  ax.set_xlabel(f'frame ({hop} samples)')
+  save_figure(fig, path)

@@ -1,7 +1,32 @@
 """A categorical draw by inverse CDF, with temperature, top-k and nucleus cuts: what the
-sampling scan (generate.py) draws each mu-law class with."""
+sampling scan (generate.py) draws each mu-law class with; and the checks of those settings
+(config.generate), which every mode that samples runs before anything compiles."""
 import jax
 import jax.numpy as jnp
+
+from wavenet_jax.common.config_checks import ConfigError
+
+
+def check(g, counts) -> None:
+  """config.generate's sampling options and the positive integers named in `counts`."""
+  if g.temperature < 0:
+    raise ConfigError(f'generate.temperature={g.temperature!r}: must be >= 0')
+  if not isinstance(g.top_k, int) or g.top_k < 0:
+    raise ConfigError(f'generate.top_k={g.top_k!r}: must be an integer >= 0 (0 = off)')
+  if not 0 < g.top_p <= 1:
+    raise ConfigError(f'generate.top_p={g.top_p!r}: must be in (0, 1] (1 = off)')
+  if g.guidance < 0:
+    raise ConfigError(f'generate.guidance={g.guidance!r}: must be >= 0 (1 = off)')
+  for key in counts:
+    if not isinstance(g[key], int) or isinstance(g[key], bool) or g[key] < 1:
+      raise ConfigError(f'generate.{key}={g[key]!r}: must be an integer >= 1')
+
+
+def check_top_k(g, num_classes: int) -> None:
+  """generate.top_k against the model's output classes: keeping k >= all of them is no cut."""
+  if g.top_k >= num_classes:
+    raise ConfigError(f'generate.top_k={g.top_k}: must be below the model\'s {num_classes} '
+                      f'output classes (0 = off)')
 
 
 def sample(uniform, logits, temperature, top_k=0, top_p=1.0):

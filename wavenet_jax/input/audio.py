@@ -17,6 +17,8 @@ from wavenet_jax.common.errors import UserError
 #   'ibab':   ibab/tensorflow-wavenet and r9y9 — round((sign·log1p(mu|x|)/log1p(mu) + 1)/2·mu).
 #   'nsynth': magenta NSynth — floor(sign·log1p(mu|x|)/log1p(mu) · C/2), shifted by C/2 to a class.
 MU_LAW_KINDS = ('ibab', 'nsynth')
+# What the modes that read a user's audio files (encode, vocode) look for in a folder.
+AUDIO_EXTENSIONS = ('.wav', '.flac', '.au', '.mp3', '.ogg', '.aiff', '.aif')
 
 
 class AudioError(UserError, ValueError):

@@ -22,11 +22,11 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from wavenet_jax.common.config_checks import SYNTHESISED, ConfigError
+from wavenet_jax.common.config_checks import ConfigError
 
 MIX_KEYS = ('source', 'corpus', 'options', 'include', 'exclude', 'rename', 'train_split',
             'eval_split')
-REPORT_FILE = 'build_report.json'  # data/common.py writes it next to dataset_info.json
+REPORT_FILE = 'build_report.json'  # datasets/building.py writes it next to dataset_info.json
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,8 +224,6 @@ def _entries(d):
     unknown = sorted(set(entry) - set(MIX_KEYS))
     if unknown:
       raise ConfigError(f'{key}: unknown key {unknown[0]!r} (known: {", ".join(MIX_KEYS)})')
-    if not entry.get('source') and entry.get('corpus') not in SYNTHESISED:
-      raise ConfigError(f'{key}.source: required (a prepared dataset or a raw tree)')
     entry.setdefault('corpus', 'folder')
     entry.setdefault('train_split', d.train_split)
     entry.setdefault('eval_split', d.eval_split)
@@ -246,6 +244,7 @@ def options_of(key, items):
 
 def from_config(d, resolve, class_names_of=None, saved_names=None) -> Sources:
   """Sources of the ConfigDict `d` (config.data); resolve(source, corpus, options) -> data dir,
+  or None when the corpus needs a source and the entry gives none (datasets.prepare.resolver),
   class_names_of(path) -> the class names of the run that data.class_names_from names.
   saved_names: the class names of the checkpoint a run resumes or evaluates: the classes are
   those, in that order; the data may lack some, a class beyond them is an error."""
@@ -254,6 +253,8 @@ def from_config(d, resolve, class_names_of=None, saved_names=None) -> Sources:
     options = entry.get('options') or ()
     options = options_of(f'{key}.options', options) if not hasattr(options, 'keys') else dict(options)
     data_dir = resolve(entry['source'], entry['corpus'], options)
+    if not data_dir:
+      raise ConfigError(f'{key}.source: required (a prepared dataset or a raw tree)')
     builder, mapping = _part(key, data_dir, entry)
     rate = int(builder.info.features['audio'].sample_rate)
     if rate != d.sample_rate:

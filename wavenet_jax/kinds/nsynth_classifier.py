@@ -1,19 +1,21 @@
-"""The two classifier kinds on the NSynth encoder: their losses, metrics and checks.
+"""The two classifier kinds on the NSynth encoder: their losses, metrics, checks and report.
 
   nsynth_classifier              encoder + head ("fine-tuned encoder"), trained on class cross entropy;
   nsynth_autoencoder_classifier  the whole autoencoder + a head on its encoder ("fine-tuned
                                  autoencoder"), trained on reconstruction CE + w · class CE.
-Evaluation sums a confusion matrix, top-5 hits and cross entropy per class over every crop.
+Evaluation sums a confusion matrix, top-5 hits and cross entropy per class over every crop,
+then scores whole clips and the MFCC baseline (evaluation/); the report is a table per class
+and the confusion matrices. train.encoder_training sets the encoder's optimizer group.
 """
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from wavenet_jax.common import config_checks
+from wavenet_jax.common import config_checks, plots
 from wavenet_jax.common.config_checks import ConfigError
-from wavenet_jax.kinds import likelihood, nsynth_autoencoder, wavenet
-from wavenet_jax.kinds.registry import Kind
+from wavenet_jax.evaluation import baseline, clip_scores
+from wavenet_jax.kinds import likelihood, nsynth_autoencoder, registry, wavenet
 from wavenet_jax.models import classifier
 from wavenet_jax.models.classifier import AutoencoderClassifier
 
@@ -156,40 +158,128 @@ def check(config):
     raise ConfigError(f'train.classification_weight={t.classification_weight!r}: must be >= 0')
 
 
-def _build(two_heads):
-  def build(config, num_classes):
-    return classifier.from_config(config.model, num_classes, two_heads=two_heads,
+def check_classes(config, sources):
+  """A classifier needs two classes, each with clips in both splits: one line otherwise."""
+  d = config.data
+  counts = {which: sources.class_counts(which) for which in ('train', 'eval')}
+  if None in counts.values():
+    return  # no build report to count with
+  present = sorted(set(counts['train']) | set(counts['eval']))
+  present = [n for n in present if counts['train'].get(n, 0) + counts['eval'].get(n, 0)]
+  where = ', '.join(sources.data_dirs)
+  if len(present) < 2:
+    raise ConfigError(f'data.source: a classifier needs at least 2 classes with clips; {where} '
+                      f'has {len(present)} ({", ".join(present) or "none"})')
+  for which, split in (('train', d.train_split), ('eval', d.eval_split)):
+    missing = [n for n in present if not counts[which].get(n, 0)]
+    if missing:
+      others = f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''
+      total = counts['train'].get(missing[0], 0) + counts['eval'].get(missing[0], 0)
+      raise ConfigError(
+          f'data.{which}_split={split!r}: class {missing[0]!r}{others} has no clip there, {total} in all in '
+          f'{where}: too few to split; give it more files or leave it out (data.exclude)')
+
+
+_EVAL_SCALARS = ('accuracy', 'top5_accuracy', 'mean_per_class_accuracy', 'cross_entropy', 'clip_accuracy',
+                 'clip_top5_accuracy', 'baseline_accuracy', 'baseline_clip_accuracy')
+
+
+class Classifier(registry.Kind):
+  """The NSynth encoder (two_heads: the whole autoencoder) + a pooling head."""
+  headline = 'accuracy'
+  two_heads = False
+
+  def check(self, config):
+    check(config)
+
+  def check_data(self, config, sources):
+    check_classes(config, sources)
+
+  def num_classes(self, config, dataset_classes):
+    return num_classes(config, dataset_classes)
+
+  def build(self, config, num_classes):
+    return classifier.from_config(config.model, num_classes, two_heads=self.two_heads,
                                   freeze_encoder=config.train.encoder_training == 'frozen')
-  return build
+
+  def init_inputs(self, model, model_config):
+    hop = model.encoder.hop
+    return jnp.zeros((1, hop), jnp.float32), jnp.ones((1, hop), jnp.float32)
+
+  def describe(self, model):
+    if isinstance(model, AutoencoderClassifier):
+      return f'{nsynth_autoencoder.describe(model)} + {model.head.pooling}-pooling head'
+    return f'encoder hop {model.encoder.hop} + {model.head.pooling}-pooling head'
+
+  def context(self, model):
+    return 0
+
+  def objective(self, model, config, params, batch, gc_ids=None):
+    return losses(model, params, batch, config.train.classification_weight)
+
+  def param_groups(self, config):
+    return nsynth_autoencoder.encoder_groups(config)
+
+  def train_scalars(self, mean):
+    scalars = super().train_scalars(mean)
+    if 'reconstruction_loss' in mean:
+      scalars['train/reconstruction_bits_per_sample'] = likelihood.bits(mean['reconstruction_loss'])
+    return scalars
+
+  def format_train(self, mean):
+    line = f'loss {mean["loss"]:.4f}  accuracy {mean["accuracy"]:.3f}'
+    if 'reconstruction_loss' in mean:  # the two heads' parts
+      line += (f'  (classification {mean["classification_loss"]:.4f}, reconstruction '
+               f'{likelihood.bits(mean["reconstruction_loss"]):.3f} bits/sample)')
+    return line
+
+  def eval_sums(self, model, config, params, batch, num_classes):
+    return eval_sums(model, params, batch, num_classes)
+
+  def summarize(self, sums, class_names, split):
+    return summarize(sums, class_names, split)
+
+  def clip_logits(self, model, params, audio, mask):
+    """audio [B, S], mask [B, S] -> class logits [B, K]: what whole clips are scored by."""
+    return _forward(model, params, {'audio': audio, 'mask': mask})[0]
+
+  def extra_evaluations(self, run, params, split, writer=None, step=0):
+    """Whole clips (their tiles' logits averaged) and, with eval.baseline, the MFCC baseline."""
+    metrics = clip_scores.score(run, params, split, self.clip_logits)
+    if run.config.eval.baseline:
+      metrics.update(baseline.score(run, split))
+    return metrics
+
+  def format_eval(self, metrics):
+    return format_table(metrics)
+
+  def eval_scalars(self, metrics):
+    scalars = likelihood.scalars(metrics) if 'bits_per_sample' in metrics else {}
+    scalars.update({f'eval/{key}': metrics[key] for key in _EVAL_SCALARS if key in metrics})
+    scalars.update({f'eval/accuracy/{k}': v for k, v in metrics['per_class_accuracy'].items()})
+    return scalars
+
+  def eval_images(self, metrics, step):
+    names, split = list(metrics['per_class_accuracy']), metrics['split']
+    images = {'confusion': plots.confusion_image(metrics['confusion'], names, f'{split} step {step}')}
+    if 'clip_confusion' in metrics:
+      images['clip_confusion'] = plots.confusion_image(metrics['clip_confusion'], names, f'{split} clips, step {step}')
+    return images
 
 
-def _init_inputs(model, model_config):
-  hop = model.encoder.hop
-  return jnp.zeros((1, hop), jnp.float32), jnp.ones((1, hop), jnp.float32)
+class EncoderClassifier(Classifier):
+  name = 'nsynth_classifier'
+  description = 'the NSynth encoder + a pooling head classifying clips (the fine-tuned encoder)'
+  metrics = METRICS
+  modes = frozenset({'train', 'eval', 'encode', 'embeddings'})
 
 
-def _describe(model):
-  if isinstance(model, AutoencoderClassifier):
-    return f'{nsynth_autoencoder.describe(model)} + {model.head.pooling}-pooling head'
-  return f'encoder hop {model.encoder.hop} + {model.head.pooling}-pooling head'
+class AutoencoderClassifierKind(Classifier):
+  name = 'nsynth_autoencoder_classifier'
+  description = 'the NSynth autoencoder + a classifier head on its encoder (the fine-tuned autoencoder)'
+  metrics = METRICS + likelihood.METRICS[::2]
+  modes = frozenset({'train', 'eval', 'encode', 'synthesize', 'embeddings'})
+  two_heads = True
 
 
-_COMMON = dict(
-    num_classes=num_classes, context=lambda model: 0,
-    init_inputs=_init_inputs,
-    objective=lambda model, config, params, batch, gc_ids=None: losses(
-        model, params, batch, config.train.classification_weight),
-    eval_sums=lambda model, config, params, batch, num_classes: eval_sums(model, params, batch, num_classes),
-    summarize=summarize, headline='accuracy', describe=_describe, check=check,
-    clip_logits=lambda model, params, audio, mask: _forward(model, params, {'audio': audio, 'mask': mask})[0])
-
-KINDS = (
-    Kind(name='nsynth_classifier',
-         description='the NSynth encoder + a pooling head classifying clips (the fine-tuned encoder)',
-         build=_build(False), metrics=METRICS,
-         modes=frozenset({'train', 'eval', 'encode', 'embeddings'}), **_COMMON),
-    Kind(name='nsynth_autoencoder_classifier',
-         description='the NSynth autoencoder + a classifier head on its encoder (the fine-tuned autoencoder)',
-         build=_build(True), metrics=METRICS + likelihood.METRICS[::2],
-         modes=frozenset({'train', 'eval', 'encode', 'synthesize', 'embeddings'}), **_COMMON),
-)
+KINDS = (EncoderClassifier(), AutoencoderClassifierKind())

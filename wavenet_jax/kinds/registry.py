@@ -1,14 +1,18 @@
-"""The one registry of model kinds: everything that depends on `model.kind` is declared here.
+"""The one registry of model kinds, and `Kind`, the contract every kind fulfils.
 
-A kind says how its model is built from the config, how much context each crop needs, its
-loss and evaluation metrics, the launch.py modes it supports and a one-line description.
-Training, evaluation, sweeps, generation and the embedding tools ask the registry; no other
-code compares kind names. A new kind is one module that builds a `Kind` and one line in
-`_BUILTIN` (or `register(kind)` from anywhere, as the tests do).
+A kind says how its model is built from the config and which settings it needs, how much
+context a crop carries, its loss, what training logs and samples, its optimizer's parameter
+groups, its evaluation (metrics, extra evaluations, the printed table, TensorBoard scalars and
+images) and the launch.py modes it supports. Training, evaluation, sweeps, generation and the
+embedding tools ask the kind; no other code compares kind names or reads a metric key to guess
+one. A new kind is one module with a `Kind` subclass and one line in `_BUILTIN` (or
+`register(kind)` from anywhere, as the tests do). Shapes: B examples, C crop samples, K classes.
 """
-import dataclasses
+import abc
 import importlib
-from typing import Callable, Dict, FrozenSet, Optional, Tuple
+from typing import Any, Callable, ClassVar, Dict, FrozenSet, Mapping, NamedTuple, Optional, Tuple
+
+import numpy as np
 
 from wavenet_jax.common.config_checks import ConfigError
 
@@ -19,36 +23,117 @@ MODES = frozenset({'train', 'eval', 'generate', 'encode', 'synthesize', 'embeddi
 _BUILTIN = ('wavenet_jax.kinds.wavenet', 'wavenet_jax.kinds.nsynth_autoencoder',
             'wavenet_jax.kinds.nsynth_classifier', 'wavenet_jax.kinds.vocoder')
 
+Metrics = Dict[str, Any]  # a kind's eval metrics: numbers, per-class dicts, 'split'
 
-@dataclasses.dataclass(frozen=True)
-class Kind:
-  """One model kind. Shapes: B examples, C crop samples, K classes."""
-  name: str
-  description: str  # one line
-  # (config, dataset class count) -> what `build` takes as its class count: gc rows or head outputs
-  num_classes: Callable
-  build: Callable  # (config, num_classes) -> flax module
-  context: Callable  # model -> samples of history padded before each crop (receptive field, or 0)
-  init_inputs: Callable  # (model, config.model) -> example arguments of model.init
-  # (model, config, params, batch, gc_ids [B] or None) -> (loss, {'loss': .., ...})
-  objective: Callable
-  # (model, config, params, batch, num_classes) -> {name: per-class sums [K, ...]}, summed over batches
-  eval_sums: Callable
-  summarize: Callable  # (summed numpy sums, class names, split) -> the eval metrics a user reads
-  metrics: Tuple[str, ...]  # keys of the eval metrics ('name/' = a per-class dict)
-  headline: str  # the metric a sweep compares by default
-  modes: FrozenSet[str]
-  describe: Callable  # model -> what a run's first line says about it
-  check: Callable = lambda config: None  # kind-specific config checks (one-line ConfigError)
-  class_conditioned: bool = False  # the class is an input (gc embedding), not a target
-  context_after: Callable = lambda model: 0  # model -> samples a crop carries past its predicted ones
-  align: Callable = lambda model: 1  # model -> crops' predicted samples start at a multiple of it
-  # A classifier's (model, params, audio [B, S], mask [B, S]) -> class logits [B, K]: evaluation
-  # then also scores whole clips and the MFCC baseline (training/clip_scores.py, baseline.py).
-  clip_logits: Optional[Callable] = None
+
+class ParamGroups(NamedTuple):
+  """Parameters that train at their own rate: `label(params)` is a pytree of group names
+  shaped like params, `scales` each group's learning-rate factor (0: frozen)."""
+  label: Callable[[Any], Any]
+  scales: Mapping[str, float]
+
+
+class Kind(abc.ABC):
+  """One model kind. Subclasses set the class attributes and implement the abstract methods;
+  the others have the defaults a kind without that feature wants."""
+  name: ClassVar[str]
+  description: ClassVar[str]  # one line
+  metrics: ClassVar[Tuple[str, ...]]  # keys of the eval metrics ('name/' = a per-class dict)
+  headline: ClassVar[str]  # the metric a sweep compares by default
+  modes: ClassVar[FrozenSet[str]]  # the launch.py modes it supports
+  class_conditioned: ClassVar[bool] = False  # the class is an input (gc embedding), not a target
 
   def supports(self, mode: str) -> bool:
     return mode in self.modes
+
+  # --- the model and its settings
+
+  def check(self, config) -> None:
+    """The kind's own config checks: a one-line ConfigError naming the key."""
+
+  def check_data(self, config, sources) -> None:
+    """Checks of the data it is given (input/sources.Sources), once opened."""
+
+  @abc.abstractmethod
+  def num_classes(self, config, dataset_classes: int) -> int:
+    """What `build` takes as its class count (gc rows or head outputs)."""
+
+  @abc.abstractmethod
+  def build(self, config, num_classes: int):
+    """-> the flax module."""
+
+  @abc.abstractmethod
+  def init_inputs(self, model, model_config) -> Tuple:
+    """Example arguments of model.init."""
+
+  @abc.abstractmethod
+  def describe(self, model) -> str:
+    """What a run's first line says about the model."""
+
+  # --- crops
+
+  @abc.abstractmethod
+  def context(self, model) -> int:
+    """Samples of history padded before each crop (the receptive field, or 0)."""
+
+  def context_after(self, model) -> int:
+    """Samples a crop carries past its predicted ones."""
+    return 0
+
+  def align(self, model) -> int:
+    """Crops' predicted samples start at a multiple of it."""
+    return 1
+
+  # --- training
+
+  @abc.abstractmethod
+  def objective(self, model, config, params, batch, gc_ids=None) -> Tuple[Any, Dict[str, Any]]:
+    """(loss, {'loss': loss, ...}) of a batch; gc_ids [B] (after class dropout) or None."""
+
+  def param_groups(self, config) -> Optional[ParamGroups]:
+    """Parameter groups with their own learning rates, or None: one group."""
+    return None
+
+  def train_scalars(self, mean: Dict[str, float]) -> Dict[str, float]:
+    """The training metrics averaged since the last log line -> TensorBoard scalars."""
+    return {f'train/{k}': v for k, v in mean.items()}
+
+  def format_train(self, mean: Dict[str, float]) -> str:
+    """The training metrics of a log line."""
+    return f'loss {mean["loss"]:.4f}'
+
+  def training_samples(self, model, params, config, class_names) -> Dict[str, np.ndarray]:
+    """{name: audio [T]} drawn every train.generate_every_steps (TensorBoard audio and
+    spectrograms), or {} for a kind that does not sample."""
+    return {}
+
+  # --- evaluation
+
+  @abc.abstractmethod
+  def eval_sums(self, model, config, params, batch, num_classes: int) -> Dict[str, Any]:
+    """{name: per-class sums [K, ...]} of a batch, summed over batches."""
+
+  @abc.abstractmethod
+  def summarize(self, sums: Dict[str, np.ndarray], class_names, split: str) -> Metrics:
+    """The summed numpy sums -> the eval metrics a user reads (and eval_<split>.json)."""
+
+  def extra_evaluations(self, run, params, split: str, writer=None, step: int = 0) -> Metrics:
+    """Metrics beyond the eval step's sums (whole clips, a baseline, resynthesis), added to
+    the summary. `run` is training/run.Run; writer (a clu metric writer) is given by
+    --mode=eval only, where the expensive ones run and write what they make."""
+    return {}
+
+  @abc.abstractmethod
+  def format_eval(self, metrics: Metrics) -> str:
+    """The eval metrics as printed (a line, or a table)."""
+
+  @abc.abstractmethod
+  def eval_scalars(self, metrics: Metrics) -> Dict[str, float]:
+    """The eval metrics as TensorBoard scalars ('eval/...')."""
+
+  def eval_images(self, metrics: Metrics, step: int) -> Dict[str, np.ndarray]:
+    """{name: image [H, W, 3] uint8}: TensorBoard's eval/<name>, --mode=eval's <name>_<split>.png."""
+    return {}
 
 
 _KINDS: Dict[str, Kind] = {}
@@ -67,6 +152,8 @@ def _load_builtins():
 def register(kind: Kind) -> Kind:
   """Adds (or replaces) a kind; returns it."""
   _load_builtins()
+  if not isinstance(kind, Kind):
+    raise TypeError(f'{kind!r}: a kind is an instance of a registry.Kind subclass')
   unknown = set(kind.modes) - MODES
   if unknown:
     raise ValueError(f'kind {kind.name!r}: unknown modes {sorted(unknown)} (known: {sorted(MODES)})')
@@ -94,4 +181,3 @@ def name_of(model_config) -> str:
 
 def of(model_config) -> Kind:
   return get(name_of(model_config))
-

@@ -7,60 +7,19 @@ any output head. The crops start on the hop, so their frames are the whole clip'
 With model.lpc_order > 0 it scores the excitation (models/vocoder.py, input/lpc.py): the
 categorical head over mu-law classes of x_t - p_t.
 """
+import os
+
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from wavenet_jax.common.config_checks import ConfigError, nonnegative_int, positive_int
+from wavenet_jax.evaluation import resynthesis
 from wavenet_jax.input import mel
 from wavenet_jax.kinds import likelihood, wavenet
-from wavenet_jax.kinds.registry import Kind
 from wavenet_jax.models import upsample, vocoder
 from wavenet_jax.models.vocoder import Vocoder
 from wavenet_jax.models.wavenet import WaveNet
-
-
-def build(config, num_classes):
-  m = config.model.copy_and_resolve_references()
-  order = m.get('lpc_order', 0)
-  with m.unlocked():
-    m.gc_cardinality = num_classes
-    m.lc_channels = m.mel.num_mels + (vocoder.LPC_CHANNELS if order else 0)
-  return Vocoder(upsampler=vocoder.upsampler_from_config(m.upsample, m.mel.num_mels),
-                 decoder=WaveNet.from_config(m), features=mel.settings(m.mel),
-                 sample_rate=int(config.data.sample_rate), lpc_order=order)
-
-
-def init_inputs(model, model_config):
-  inputs, _ = wavenet.model_inputs(model_config, jnp.zeros((1, 2 * model.hop), jnp.float32))
-  frames = jnp.zeros((1, 2 + 2 * model.margin, model.features.num_mels), jnp.float32)
-  gc = jnp.zeros((1,), jnp.int32) if model.decoder.gc_cardinality else None
-  if not model.lpc_order:
-    return inputs, frames, gc
-  return inputs, frames, gc, None, jnp.zeros(inputs.shape + (vocoder.LPC_CHANNELS,), jnp.float32)
-
-
-def nll_per_target(model, model_config, params, batch, gc_ids=None):
-  """-> (nll [B, C] in nats of each crop's predicted samples, mask [B, C])."""
-  audio = batch['audio']  # [B, before + C + after]
-  before, after = vocoder.crop_context(model)
-  size = audio.shape[1] - before - after
-  frames = mel.log_mel(audio, model.features, model.sample_rate, padded=True)  # [B, F + 2·margin, M]
-  r = model.decoder.receptive_field
-  gc = (batch['label'] if gc_ids is None else gc_ids) if model.decoder.gc_cardinality else None
-  lpc_inputs = None
-  if model.lpc_order:
-    inputs, p = vocoder.lpc_teacher_forcing(model, audio, frames, model_config.quantization_channels,
-                                            model_config.mu_law)  # [B, S] excitation classes, predictions
-    targets = inputs
-    lpc_inputs = jnp.stack([p[:, before - r + 1:before + size], audio[:, before - r:before + size - 1]], -1)
-  else:
-    inputs, targets = wavenet.model_inputs(model_config, audio)
-  out = model.apply(params, inputs[:, before - r:before + size - 1], frames, gc, size, lpc_inputs)
-  return (wavenet.target_nll(model.decoder, out, targets[:, before:before + size]),
-          batch['mask'][:, before:before + size])
-
-
-objective, eval_sums = likelihood.scored_by(nll_per_target)
 
 
 def check(config):
@@ -69,6 +28,7 @@ def check(config):
     if key not in m:
       raise ConfigError(f'model.{key}: model.kind=\'vocoder\' needs the features and upsampler settings '
                         '(start from configs/demo_vocoder.py)')
+  wavenet.check_model(m)
   wavenet.check_mu_law(config)
   wavenet.check_output(config)
   mel.check(m.mel, config.data.sample_rate)
@@ -82,7 +42,7 @@ def check(config):
   fk = u.freq_kernel
   if not positive_int(fk) or fk % 2 == 0:
     raise ConfigError(f'model.upsample.freq_kernel={fk!r}: must be an odd integer >= 1 (mel bands, centred)')
-  order = m.get('lpc_order', 0)
+  order = m.lpc_order
   if not nonnegative_int(order):
     raise ConfigError(f'model.lpc_order={order!r}: must be an integer >= 0 (0 = no linear prediction)')
   if order and (m.output != 'categorical' or m.scalar_input):
@@ -94,15 +54,87 @@ def check(config):
     raise ConfigError(f'data.sample_size={config.data.sample_size}: must be a multiple of model.mel.hop={m.mel.hop}')
 
 
-KINDS = (Kind(
-    name='vocoder',
-    description='WaveNet vocoder: log-mel spectrograms -> audio (r9y9/wavenet_vocoder)',
-    num_classes=wavenet.num_classes, build=build,
-    context=lambda model: vocoder.crop_context(model)[0], init_inputs=init_inputs,
-    objective=objective, eval_sums=eval_sums, summarize=likelihood.summarize,
-    metrics=likelihood.METRICS, headline='bits_per_sample', modes=frozenset({'train', 'eval', 'vocode'}),
-    describe=lambda model: (f'{model.features.num_mels} mel bands every {model.hop} samples, decoder '
-                            f'receptive field {model.decoder.receptive_field} samples'
-                            + (f', linear prediction of order {model.lpc_order}' if model.lpc_order else '')),
-    check=check, class_conditioned=True,
-    context_after=lambda model: vocoder.crop_context(model)[1], align=lambda model: model.hop),)
+class VocoderKind(likelihood.Likelihood):
+  name = 'vocoder'
+  description = 'WaveNet vocoder: log-mel spectrograms -> audio (r9y9/wavenet_vocoder)'
+  modes = frozenset({'train', 'eval', 'vocode'})
+  class_conditioned = True
+
+  def check(self, config):
+    check(config)
+
+  def num_classes(self, config, dataset_classes):
+    return wavenet.num_classes(config, dataset_classes)
+
+  def build(self, config, num_classes):
+    m = config.model.copy_and_resolve_references()
+    order = m.get('lpc_order', 0)  # a checkpoint's model from before linear prediction has none
+    with m.unlocked():
+      m.gc_cardinality = num_classes
+      m.lc_channels = m.mel.num_mels + (vocoder.LPC_CHANNELS if order else 0)
+    return Vocoder(upsampler=vocoder.upsampler_from_config(m.upsample, m.mel.num_mels),
+                   decoder=WaveNet.from_config(m), features=mel.settings(m.mel),
+                   sample_rate=int(config.data.sample_rate), lpc_order=order)
+
+  def init_inputs(self, model, model_config):
+    inputs, _ = wavenet.model_inputs(model_config, jnp.zeros((1, 2 * model.hop), jnp.float32))
+    frames = jnp.zeros((1, 2 + 2 * model.margin, model.features.num_mels), jnp.float32)
+    gc = jnp.zeros((1,), jnp.int32) if model.decoder.gc_cardinality else None
+    if not model.lpc_order:
+      return inputs, frames, gc
+    return inputs, frames, gc, None, jnp.zeros(inputs.shape + (vocoder.LPC_CHANNELS,), jnp.float32)
+
+  def describe(self, model):
+    return (f'{model.features.num_mels} mel bands every {model.hop} samples, decoder receptive field '
+            f'{model.decoder.receptive_field} samples'
+            + (f', linear prediction of order {model.lpc_order}' if model.lpc_order else ''))
+
+  def context(self, model):
+    return vocoder.crop_context(model)[0]
+
+  def context_after(self, model):
+    return vocoder.crop_context(model)[1]
+
+  def align(self, model):
+    return model.hop
+
+  def nll_per_target(self, model, model_config, params, batch, gc_ids=None):
+    """-> (nll [B, C] in nats of each crop's predicted samples, mask [B, C])."""
+    audio = batch['audio']  # [B, before + C + after]
+    before, after = vocoder.crop_context(model)
+    size = audio.shape[1] - before - after
+    frames = mel.log_mel(audio, model.features, model.sample_rate, padded=True)  # [B, F + 2·margin, M]
+    r = model.decoder.receptive_field
+    gc = (batch['label'] if gc_ids is None else gc_ids) if model.decoder.gc_cardinality else None
+    lpc_inputs = None
+    if model.lpc_order:
+      inputs, p = vocoder.lpc_teacher_forcing(model, audio, frames, model_config.quantization_channels,
+                                              model_config.mu_law)  # [B, S] excitation classes, predictions
+      targets = inputs
+      lpc_inputs = jnp.stack([p[:, before - r + 1:before + size], audio[:, before - r:before + size - 1]], -1)
+    else:
+      inputs, targets = wavenet.model_inputs(model_config, audio)
+    out = model.apply(params, inputs[:, before - r:before + size - 1], frames, gc, size, lpc_inputs)
+    return (wavenet.target_nll(model.decoder, out, targets[:, before:before + size]),
+            batch['mask'][:, before:before + size])
+
+  def extra_evaluations(self, run, params, split, writer=None, step=0):
+    """--mode=eval: eval.vocode_clips clips resynthesised and scored beside Griffin-Lim
+    (evaluation/resynthesis.py), kept in WORKDIR/eval_<split>_audio/."""
+    config = run.config
+    if writer is None or not config.eval.vocode_clips or jax.process_index() != 0:
+      return {}
+    resynthesis.check_scorers(config)
+    params = jax.device_get(params)
+    metrics, triples = resynthesis.score(run.model, params, resynthesis.clips_of(run, config, split), config)
+    resynthesis.write(os.path.join(run.workdir, f'eval_{split}_audio'), run.model, triples, metrics, writer, step)
+    return metrics
+
+  def format_eval(self, metrics):
+    line = likelihood.format_line(metrics)
+    if 'vocode_clips' in metrics:
+      line += '\n' + resynthesis.format_scores(metrics)
+    return line
+
+
+KINDS = (VocoderKind(),)

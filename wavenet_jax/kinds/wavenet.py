@@ -5,21 +5,23 @@ level under a continuous head: models/heads.py) over the targets that have a ful
 field of context and are not padding (the pipeline pads each crop with the receptive field
 first, as ibab does).
 """
+import jax
 import jax.numpy as jnp
 import optax
 
 from wavenet_jax.common.config_checks import ConfigError
+from wavenet_jax.generation import generate
 from wavenet_jax.input import audio
 from wavenet_jax.kinds import likelihood
-from wavenet_jax.kinds.registry import Kind
 from wavenet_jax.models import heads
 from wavenet_jax.models.wavenet import WaveNet
+from wavenet_jax.models.wavenet import check_config as check_model
 
 
 def model_inputs(model_config, crop):
   """Float crop [B, C] -> (network input [B, C], targets [B, C]): mu-law classes, or for a
   continuous head the 16-bit levels, fed as they are."""
-  if heads.continuous(model_config.get('output', 'categorical')):
+  if heads.continuous(model_config.output):
     levels = heads.quantize(crop)
     return levels, levels
   q, mu_law = model_config.quantization_channels, model_config.mu_law
@@ -43,28 +45,6 @@ def num_classes(config, dataset_classes: int) -> int:
   return gc
 
 
-def build(config, num_classes):
-  model = config.model.copy_and_resolve_references()
-  with model.unlocked():
-    model.gc_cardinality = num_classes
-  return WaveNet.from_config(model)
-
-
-def init_inputs(model, model_config):
-  inputs, _ = model_inputs(model_config, jnp.zeros((1, model.receptive_field + 1), jnp.float32))
-  return inputs, jnp.zeros((1,), jnp.int32) if model.gc_cardinality else None
-
-
-def nll_per_target(model, model_config, params, batch, gc_ids=None):
-  """-> (nll [B, S] in nats, target mask [B, S]); gc_ids default to the batch's labels."""
-  rf = model.receptive_field
-  inputs, targets = model_inputs(model_config, batch['audio'])
-  num_outputs = targets.shape[1] - rf
-  gc = (batch['label'] if gc_ids is None else gc_ids) if model.gc_cardinality else None
-  out = model.apply(params, inputs[:, :-1], gc, num_outputs=num_outputs)  # [B, S, C]
-  return target_nll(model, out, targets[:, rf:]), batch['mask'][:, rf:]
-
-
 def target_nll(model, out, targets):
   """Decoder outputs [..., C] and targets [...] (classes or 16-bit levels) -> nll [...] in nats,
   computed in float32 whatever the outputs' dtype (a bfloat16 train step's)."""
@@ -72,9 +52,6 @@ def target_nll(model, out, targets):
   if heads.continuous(model.output):
     return -heads.log_prob(model.output, out, targets, model.log_scale_min)
   return optax.softmax_cross_entropy_with_integer_labels(out, targets)
-
-
-objective, eval_sums = likelihood.scored_by(nll_per_target)
 
 
 def check_mu_law(config):
@@ -88,12 +65,12 @@ def check_output(config, mu_law_input=True):
   scalar and models the raw waveform, so one-hot input, NSynth's mu-law input (where
   model.mu_law is the decoder's input: mu_law_input) and the categorical sampling cuts
   (top_k, top_p, guidance) are refused. The NSynth kinds' mu_law is their encoder's input."""
-  m, g = config.model, config.get('generate', {})
-  output = m.get('output', 'categorical')
+  m, g = config.model, config.generate
+  output = m.output
   if output not in heads.OUTPUTS:
     raise ConfigError(f'model.output={output!r}: must be one of {heads.OUTPUTS}')
-  if output == 'logistic_mixture' and (not isinstance(m.get('num_mixtures'), int) or m.num_mixtures < 1):
-    raise ConfigError(f'model.num_mixtures={m.get("num_mixtures")!r}: must be an integer >= 1')
+  if output == 'logistic_mixture' and (not isinstance(m.num_mixtures, int) or m.num_mixtures < 1):
+    raise ConfigError(f'model.num_mixtures={m.num_mixtures!r}: must be an integer >= 1')
   if not heads.continuous(output):
     return
   if not m.scalar_input:
@@ -105,21 +82,73 @@ def check_output(config, mu_law_input=True):
   heads.check_sampling(output, g)
 
 
-def check(config):
-  check_mu_law(config)
-  check_output(config)
-  mode = config.train.get('encoder_training', 'fine_tune')
-  if mode != 'fine_tune':
-    raise ConfigError(f'train.encoder_training={mode!r}: a WaveNet has no encoder (keep fine_tune)')
+def check_guidance(config):
+  """generate.guidance, which the training-time samples use: a null class to guide against."""
+  guidance, m = config.generate.guidance, config.model
+  if guidance < 0:
+    raise ConfigError(f'generate.guidance={guidance!r}: must be >= 0 (1 = off)')
+  if guidance != 1 and not m.gc_null_class:
+    raise ConfigError(f'generate.guidance={guidance!r}: guidance needs a null class to guide against '
+                      '(model.gc_null_class=True, trained with train.class_dropout > 0), or set 1')
 
 
-KINDS = (Kind(
-    name='wavenet',
-    description='WaveNet on mu-law audio, class conditioned or not (ibab/tensorflow-wavenet)',
-    num_classes=num_classes, build=build,
-    context=lambda model: model.receptive_field, init_inputs=init_inputs,
-    objective=objective, eval_sums=eval_sums, summarize=likelihood.summarize,
-    metrics=likelihood.METRICS, headline='bits_per_sample',
-    modes=frozenset({'train', 'eval', 'generate', 'embeddings', 'transfer'}),
-    describe=lambda model: f'receptive field {model.receptive_field} samples',
-    check=check, class_conditioned=True),)
+class WaveNetKind(likelihood.Likelihood):
+  name = 'wavenet'
+  description = 'WaveNet on mu-law audio, class conditioned or not (ibab/tensorflow-wavenet)'
+  modes = frozenset({'train', 'eval', 'generate', 'embeddings', 'transfer'})
+  class_conditioned = True
+
+  def check(self, config):
+    check_model(config.model)
+    check_mu_law(config)
+    check_output(config)
+    check_guidance(config)
+    mode = config.train.encoder_training
+    if mode != 'fine_tune':
+      raise ConfigError(f'train.encoder_training={mode!r}: a WaveNet has no encoder (keep fine_tune)')
+
+  def num_classes(self, config, dataset_classes):
+    return num_classes(config, dataset_classes)
+
+  def build(self, config, num_classes):
+    model = config.model.copy_and_resolve_references()
+    with model.unlocked():
+      model.gc_cardinality = num_classes
+    return WaveNet.from_config(model)
+
+  def init_inputs(self, model, model_config):
+    inputs, _ = model_inputs(model_config, jnp.zeros((1, model.receptive_field + 1), jnp.float32))
+    return inputs, jnp.zeros((1,), jnp.int32) if model.gc_cardinality else None
+
+  def describe(self, model):
+    return f'receptive field {model.receptive_field} samples'
+
+  def context(self, model):
+    return model.receptive_field
+
+  def nll_per_target(self, model, model_config, params, batch, gc_ids=None):
+    rf = model.receptive_field
+    inputs, targets = model_inputs(model_config, batch['audio'])
+    num_outputs = targets.shape[1] - rf
+    gc = (batch['label'] if gc_ids is None else gc_ids) if model.gc_cardinality else None
+    out = model.apply(params, inputs[:, :-1], gc, num_outputs=num_outputs)  # [B, S, C]
+    return target_nll(model, out, targets[:, rf:]), batch['mask'][:, rf:]
+
+  def training_samples(self, model, params, config, class_names):
+    """A short generation per class (at most 16), and the null class's when it has one."""
+    mu_law = config.model.mu_law
+    ids = list(range(min(len(class_names), 16))) if model.gc_cardinality else [None]
+    if config.model.gc_null_class:
+      ids.append(model.gc_cardinality - 1)
+    keys = jnp.stack([jax.random.key(config.generate.seed + i) for i in range(len(ids))])
+    gc = jnp.asarray(ids, jnp.int32) if model.gc_cardinality else None
+    null = model.gc_cardinality - 1 if config.model.gc_null_class else None  # guidance needs it: checked
+    draws = generate.generate(model, jax.device_get(params), keys, config.train.generate_num_samples,
+                              gc, config.generate.temperature, mu_law, guidance=config.generate.guidance,
+                              null_id=null)
+    wavs = generate.to_audio(model, draws, mu_law)  # [B, T]
+    names = [class_names[i] if i is not None and i < len(class_names) else 'unconditioned' for i in ids]
+    return dict(zip(names, wavs))
+
+
+KINDS = (WaveNetKind(),)

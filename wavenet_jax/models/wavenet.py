@@ -15,10 +15,30 @@ import flax.linen as nn
 import jax.numpy as jnp
 import ml_collections
 
+from wavenet_jax.common.config_checks import ConfigError, positive_int
 from wavenet_jax.models import heads, layers
 
 # ibab's wavenet_params.json: 1, 2, ..., 512 five times.
 IBAB_DILATIONS = tuple(2**i for i in range(10)) * 5
+# Fields added after the first checkpoints were saved: a model config without them means the defaults.
+_LATER_FIELDS = ('input_bias', 'input_skip', 'output', 'num_mixtures', 'log_scale_min')
+
+
+def check_config(m) -> None:
+  """config.model's WaveNet fields: one line naming a bad key."""
+  if not isinstance(m.dilations, (tuple, list)) or not m.dilations or not all(
+      positive_int(x) for x in m.dilations):
+    raise ConfigError(f'model.dilations={m.dilations!r}: must be a non-empty list of positive integers')
+  for key in ('filter_width', 'residual_channels', 'dilation_channels', 'skip_channels',
+              'initial_filter_width', 'gc_channels'):
+    if not positive_int(m[key]):
+      raise ConfigError(f'model.{key}={m[key]!r}: must be a positive integer')
+  if not positive_int(m.quantization_channels) or m.quantization_channels < 2:
+    raise ConfigError(f'model.quantization_channels={m.quantization_channels!r}: must be an integer >= 2')
+  if not isinstance(m.gc_cardinality, int) or m.gc_cardinality < -1:
+    raise ConfigError(f'model.gc_cardinality={m.gc_cardinality!r}: 0 (off), -1 (from the dataset) or a count')
+  if m.input_bias and not m.scalar_input:
+    raise ConfigError('model.input_bias: only the scalar-input first conv has a bias (set model.scalar_input)')
 
 
 def receptive_field(filter_width, dilations, scalar_input=False, initial_filter_width=32):
@@ -49,16 +69,15 @@ class WaveNet(nn.Module):
 
   @classmethod
   def from_config(cls, model: ml_collections.ConfigDict) -> 'WaveNet':
+    """config.model (or a checkpoint's meta['model']: the fields it predates keep their defaults above)."""
+    later = {key: model[key] for key in _LATER_FIELDS if key in model}
     return cls(
         filter_width=model.filter_width, dilations=tuple(model.dilations),
         residual_channels=model.residual_channels, dilation_channels=model.dilation_channels,
         skip_channels=model.skip_channels, quantization_channels=model.quantization_channels,
         use_biases=model.use_biases, scalar_input=model.scalar_input,
         initial_filter_width=model.initial_filter_width, gc_cardinality=model.gc_cardinality,
-        gc_channels=model.gc_channels, lc_channels=model.lc_channels,
-        input_bias=model.get('input_bias', False), input_skip=model.get('input_skip', False),
-        output=model.get('output', 'categorical'), num_mixtures=model.get('num_mixtures', 10),
-        log_scale_min=float(model.get('log_scale_min', -7.0)))
+        gc_channels=model.gc_channels, lc_channels=model.lc_channels, **later)
 
   @property
   def output_channels(self) -> int:

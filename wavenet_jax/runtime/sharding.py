@@ -1,8 +1,9 @@
 """Data parallelism over every device of every host: a 1-D mesh with a `data` axis.
 
 The batch is sharded on `data`, the train state replicated: pmap's semantics, written
-as plain `jax.jit` with shardings (DESIGN.md). Each host feeds only its local slice of
-the batch; `global_batch` stitches the slices into one global array.
+as plain `jax.jit` with shardings (docs/architecture.md#devices-and-precision). Each host
+feeds only its local slice of the batch; `global_batch` stitches the slices into one global
+array.
 """
 import os
 import sys

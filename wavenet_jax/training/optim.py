@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import optax
 
 from wavenet_jax.common.config_checks import ConfigError
+from wavenet_jax.kinds import registry
 
 _OPTIMIZERS = {
     'adam': lambda t, lr: optax.adam(lr, eps=t.adam_epsilon),
@@ -49,25 +50,22 @@ def learning_rate_schedule(t):
   return _SCHEDULES[t.lr_schedule](t)
 
 
-def make_optimizer(t):
-  """(optax transformation, schedule); train.encoder_training freezes the NSynth encoder
-  or scales its learning rate (the other modules train at the schedule's rate)."""
+def make_optimizer(config):
+  """(optax transformation, schedule) of config.train. The model kind's parameter groups
+  (Kind.param_groups: an NSynth encoder frozen or at a lower rate) each get the optimizer
+  scaled by their factor, 0 freezing them."""
+  t = config.train
   schedule = learning_rate_schedule(t)
   base = lambda: _OPTIMIZERS[t.optimizer](t, schedule)
   opt = base()
-  mode = t.get('encoder_training', 'fine_tune')
-  if mode != 'fine_tune':
-    encoder = optax.set_to_zero() if mode == 'frozen' else optax.chain(base(), optax.scale(t.encoder_lr_scale))
-    opt = optax.multi_transform({'encoder': encoder, 'rest': opt}, _encoder_labels)
+  groups = registry.of(config.model).param_groups(config)
+  if groups is not None:
+    def scaled(factor):
+      return optax.set_to_zero() if factor == 0 else base() if factor == 1 else optax.chain(base(), optax.scale(factor))
+    opt = optax.multi_transform({name: scaled(f) for name, f in groups.scales.items()}, groups.label)
   if t.grad_clip_norm > 0:
     opt = optax.chain(optax.clip_by_global_norm(t.grad_clip_norm), opt)
   return opt, schedule
-
-
-def _encoder_labels(params):
-  """'encoder' for every leaf of the NSynth encoder, 'rest' for the others."""
-  return {'params': {name: jax.tree_util.tree_map(lambda _: 'encoder' if name == 'encoder' else 'rest', sub)
-                     for name, sub in params['params'].items()}}
 
 
 def _is_bias(path) -> bool:

@@ -1,7 +1,7 @@
 """A run's setup, shared by training, evaluation and the studies built on them.
 
 `Run(config, workdir, resolve)` checks the config, opens its data (resolve turns a
-`data.source` into a prepared dataset dir: the caller decides how raw trees are prepared),
+`data.source` into a prepared dataset dir; `open_run` prepares raw trees into data.cache_dir),
 builds the model of its kind and the device mesh; it makes the initial train state, the
 checkpoint meta, the eval batches and the evaluation itself.
 """
@@ -11,15 +11,22 @@ import numpy as np
 
 from wavenet_jax.checkpoints import checkpointing, saved_model
 from wavenet_jax.common import config_checks
+from wavenet_jax.datasets import prepare
 from wavenet_jax.input import augment, pipeline, sources
 from wavenet_jax.runtime import sharding
-from wavenet_jax.training import baseline, checks, clip_scores
+from wavenet_jax.training import checks
 from wavenet_jax.training.steps import TrainState
 
 
 def augmentation(cfg, split):
   """The noise augmentation of `split` ((audio, mask, seed) -> audio), or None when off."""
   return augment.from_config(cfg) if augment.applies_to(cfg, split) else None
+
+
+def open_run(config, workdir) -> 'Run':
+  """The Run of config in workdir, raw data trees prepared into data.cache_dir (datasets/prepare.py)."""
+  pipeline.keep_tf_off_accelerators()  # before preparing data runs TensorFlow
+  return Run(config, workdir, prepare.resolver(config.data))
 
 
 def _class_names_of(path):
@@ -49,29 +56,7 @@ class Run:
     # What a crop carries past its predicted samples, and the step its start is a multiple of.
     self.crop_layout = {'context_after': self.kind.context_after(self.model), 'align': self.kind.align(self.model)}
     self.mesh = sharding.make_mesh()
-    if self.kind.clip_logits is not None:
-      self._check_classes()
-
-  def _check_classes(self):
-    """A classifier needs two classes, each with clips in both splits: one line otherwise."""
-    d = self.config.data
-    counts = {which: self.sources.class_counts(which) for which in ('train', 'eval')}
-    if None in counts.values():
-      return  # no build report to count with
-    present = sorted(set(counts['train']) | set(counts['eval']))
-    present = [n for n in present if counts['train'].get(n, 0) + counts['eval'].get(n, 0)]
-    where = ', '.join(self.sources.data_dirs)
-    if len(present) < 2:
-      raise config_checks.ConfigError(f'data.source: a classifier needs at least 2 classes with clips; {where} '
-                                      f'has {len(present)} ({", ".join(present) or "none"})')
-    for which, split in (('train', d.train_split), ('eval', d.eval_split)):
-      missing = [n for n in present if not counts[which].get(n, 0)]
-      if missing:
-        others = f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''
-        total = counts['train'].get(missing[0], 0) + counts['eval'].get(missing[0], 0)
-        raise config_checks.ConfigError(
-            f'data.{which}_split={split!r}: class {missing[0]!r}{others} has no clip there, {total} in all in '
-            f'{where}: too few to split; give it more files or leave it out (data.exclude)')
+    self.kind.check_data(config, self.sources)
 
   def init_state(self, tx):
     t = self.config.train
@@ -111,16 +96,14 @@ class Run:
         augment=augmentation(c.data.augment, split), process_index=0 if whole else jax.process_index(),
         process_count=hosts, **self.crop_layout)
 
-  def evaluate(self, eval_step, params, split):
-    """The kind's eval metrics of `split` (bits/sample per class; a classifier's accuracy...)."""
+  def evaluate(self, eval_step, params, split, writer=None, step=0):
+    """The kind's eval metrics of `split` (bits/sample per class; a classifier's accuracy...)
+    and its extra evaluations (Kind.extra_evaluations: writer given, the --mode=eval ones too)."""
     totals = None
     for batch in self.eval_batches(split):
       sums = jax.device_get(eval_step(params, sharding.global_batch(batch, self.mesh)))
       sums = {k: np.asarray(v, np.float64) for k, v in sums.items()}
       totals = sums if totals is None else {k: totals[k] + v for k, v in sums.items()}
     metrics = self.kind.summarize(totals, self.class_names, split)
-    if self.kind.clip_logits is not None:  # a classifier: whole clips too, and the yardstick
-      metrics.update(clip_scores.score(self, params, split))
-      if self.config.eval.baseline:
-        metrics.update(baseline.score(self, split))
+    metrics.update(self.kind.extra_evaluations(self, params, split, writer, step))
     return metrics

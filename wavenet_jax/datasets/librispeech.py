@@ -19,8 +19,8 @@ import re
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data import common
-from data import folder
+from wavenet_jax.datasets import building
+from wavenet_jax.datasets import folder
 
 ROOT = 'LibriSpeech'
 SPEAKERS_FILE = 'SPEAKERS.TXT'
@@ -49,8 +49,8 @@ def find_subsets(src):
     root = os.path.dirname(os.path.abspath(src))
     subsets = {os.path.basename(os.path.abspath(src)): os.path.abspath(src)}
   if not subsets:
-    raise common.DataError(f'librispeech: expected {EXPECTED} under {src}; found '
-                           f'{folder.found_in(root)}' + (f' in {root}' if root != src else ''))
+    raise building.DataError(f'librispeech: expected {EXPECTED} under {src}; found '
+                             f'{folder.found_in(root)}' + (f' in {root}' if root != src else ''))
   return root, subsets
 
 
@@ -61,8 +61,8 @@ def choose(subsets, wanted):
   names = [n.strip() for n in wanted.split(',')] if isinstance(wanted, str) else list(wanted)
   missing = [n for n in names if n not in subsets]
   if missing:
-    raise common.DataError(f'librispeech: subsets {", ".join(missing)} not found; found '
-                           f'{", ".join(subsets)}')
+    raise building.DataError(f'librispeech: subsets {", ".join(missing)} not found; found '
+                             f'{", ".join(subsets)}')
   return {n: subsets[n] for n in names}
 
 
@@ -114,4 +114,4 @@ def build_librispeech(src, out, sample_rate=16000, subsets=None, validation_frac
   return folder.build_files(
       root, out, files, skipped, sample_rate=sample_rate, extra_features=EXTRA_FEATURES,
       validation_fraction=validation_fraction, silence_threshold=silence_threshold,
-      description='LibriSpeech, prepared by data/librispeech.py.', overwrite=overwrite)
+      description='LibriSpeech, prepared by wavenet_jax/datasets/librispeech.py.', overwrite=overwrite)

@@ -2,9 +2,9 @@
 
 Every clip of the split (trimmed as crops are) is cut into consecutive tiles of
 `data.sample_size` samples, the last one zero-padded with mask 0; the kind's clip logits
-(Kind.clip_logits) of each tile are averaged over the clip's tiles, and the clip is
-predicted by the mean. Reported: clip_accuracy, clip_top5_accuracy, per-class clip
-accuracy (recall; NaN for a class without clips), the confusion matrix by clips.
+(kinds/nsynth_classifier.Classifier.clip_logits) of each tile are averaged over the clip's
+tiles, and the clip is predicted by the mean. Reported: clip_accuracy, clip_top5_accuracy,
+per-class clip accuracy (recall; NaN for a class without clips), the confusion matrix by clips.
 """
 import jax
 import numpy as np
@@ -57,8 +57,8 @@ def split_clips(run, split):
                         silence_threshold=run.config.data.silence_threshold)
 
 
-def score(run, params, split):
-  """The clip metrics of `split` for a run whose kind has clip_logits."""
+def score(run, params, split, clip_logits):
+  """The clip metrics of `split`; clip_logits(model, params, audio [B, S], mask [B, S]) -> [B, K]."""
   size, batch_size = run.config.data.sample_size, run.config.eval.batch_size
   clips = split_clips(run, split)
   audio, mask, owners = [], [], []
@@ -72,6 +72,6 @@ def score(run, params, split):
   for b in range(0, len(audio), batch_size):  # the last batch padded to the batch size: one compile
     a, m = audio[b:b + batch_size], mask[b:b + batch_size]
     pad = ((0, batch_size - len(a)), (0, 0))
-    logits.append(np.asarray(_logits(run.kind.clip_logits, run.model, params, np.pad(a, pad), np.pad(m, pad)))[:len(a)])
+    logits.append(np.asarray(_logits(clip_logits, run.model, params, np.pad(a, pad), np.pad(m, pad)))[:len(a)])
   clip_logits = mean_over_clips(np.concatenate(logits), owners, len(clips))
   return summarize(clip_logits, [label for label, _ in clips], run.class_names)

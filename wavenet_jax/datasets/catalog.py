@@ -11,7 +11,7 @@ $TFDS_DATA_DIR or ~/tensorflow_datasets) is read. This tool never downloads: whe
 data is not there it says where it was expected.
 
 How the known entries map onto our features (audio, label, class names, filename,
-extras) is data/catalog_mapping.py's.
+extras) is datasets/catalog_mapping.py's.
 
 Splits. A catalog split maps by name: train and train_* -> train; validation, valid,
 val, dev and their _* forms -> validation; test and test_* -> test; any other name
@@ -19,7 +19,7 @@ stays a split of its own. `splits` picks catalog splits ('train_clean100,dev_cle
 default all). When none of the picked splits maps onto validation (gtzan and vctk have
 only train), validation is drawn per class from train as in the file corpora
 (folder.split_of, validation_fraction, default 0.1). LibriSpeech's subsets have
-disjoint speakers, so all picked subsets are pooled and then drawn, as data/librispeech.py does.
+disjoint speakers, so all picked subsets are pooled and then drawn, as datasets/librispeech.py does.
 
 Class names: a ClassLabel label keeps all its catalog names (a class with no usable
 example stays, as ESC-50's do); any other label's names are the values a first pass
@@ -41,10 +41,10 @@ import re
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data import catalog_mapping
-from data import common
-from data import folder
-from data import nsynth
+from wavenet_jax.datasets import catalog_mapping
+from wavenet_jax.datasets import building
+from wavenet_jax.datasets import folder
+from wavenet_jax.datasets import nsynth
 from wavenet_jax.input import audio
 
 # Ours <- catalog split names equal to, or starting with `name_`, one of these.
@@ -66,7 +66,7 @@ def open_builder(src, data_dir=None):
     builder = tfds.builder(src, data_dir=data_dir)
   except (ValueError, AssertionError) as e:  # DatasetNotFoundError is a ValueError
     # TFDS lists every dataset it knows after the first line.
-    raise common.DataError(f'tfds: cannot open {src!r}: {str(e).splitlines()[0]}') from None
+    raise building.DataError(f'tfds: cannot open {src!r}: {str(e).splitlines()[0]}') from None
   if not builder.is_prepared():
     where = builder.data_path
     try:
@@ -76,9 +76,9 @@ def open_builder(src, data_dir=None):
       versions = []
     found = (f'; prepared there: {", ".join(versions)} (name one as NAME[/CONFIG]:VERSION)'
              if versions else '')
-    raise common.DataError(f'tfds: {src} is not prepared in {builder.data_dir_root}: expected '
-                           f'{where}/dataset_info.json{found}; this tool reads prepared data '
-                           f'and does not download (prepare it with `tfds build`)')
+    raise building.DataError(f'tfds: {src} is not prepared in {builder.data_dir_root}: expected '
+                             f'{where}/dataset_info.json{found}; this tool reads prepared data '
+                             f'and does not download (prepare it with `tfds build`)')
   return builder
 
 
@@ -152,9 +152,9 @@ def to_float(value, rate, lazy):
   return x, int(rate)
 
 
-class CatalogAudio(common.AudioBuilder, skip_registration=True):
+class CatalogAudio(building.AudioBuilder, skip_registration=True):
   """Converts the catalog's examples as TFDS reads them; splits were fixed beforehand."""
-  DESCRIPTION = 'A TFDS catalog dataset, prepared by data/catalog.py.'
+  DESCRIPTION = 'A TFDS catalog dataset, prepared by wavenet_jax/datasets/catalog.py.'
 
   def __init__(self, *, source, mapping, sources, surveyed, drawn, silence_threshold, **kwargs):
     self._source = source  # the catalog builder
@@ -212,9 +212,9 @@ class CatalogAudio(common.AudioBuilder, skip_registration=True):
                          for k, e in mapping.extras.items()}}
     if not written:
       skipped = [item for item in self.skipped if item[0].split('#')[0] in self._sources[split]]
-      raise common.DataError(f'tfds: no usable example for split {split} in '
-                             f'{", ".join(self._sources[split])} ({len(skipped)} skipped: '
-                             f'{folder.summary(skipped)})')
+      raise building.DataError(f'tfds: no usable example for split {split} in '
+                               f'{", ".join(self._sources[split])} ({len(skipped)} skipped: '
+                               f'{folder.summary(skipped)})')
 
 
 def pick_splits(builder, splits, src):
@@ -225,8 +225,8 @@ def pick_splits(builder, splits, src):
   wanted = [s.strip() for s in (splits.split(',') if isinstance(splits, str) else splits)]
   missing = [s for s in wanted if s not in available]
   if missing or not wanted:
-    raise common.DataError(f'tfds: {src} has no split {", ".join(missing) or "named"}; '
-                           f'it has {", ".join(available)}')
+    raise building.DataError(f'tfds: {src} has no split {", ".join(missing) or "named"}; '
+                             f'it has {", ".join(available)}')
   return wanted
 
 
@@ -241,8 +241,8 @@ def build_catalog(src, out, sample_rate=16000, tfds_data_dir=None, label=None,
   mapped = {s: 'train' if mapping.pool else our_split(s) for s in picked}
   draw = 'train' in mapped.values() and 'validation' not in mapped.values()
   if validation_fraction is not None and not draw:
-    raise common.DataError(f'validation_fraction={validation_fraction}: {src} has its own '
-                           f'validation split, so none is drawn')
+    raise building.DataError(f'validation_fraction={validation_fraction}: {src} has its own '
+                             f'validation split, so none is drawn')
   ours = [s for s in SPLIT_NAMES if s in mapped.values()] + list(dict.fromkeys(
       s for s in mapped.values() if s not in SPLIT_NAMES))
   sources = {s: [c for c in picked if mapped[c] == s] for s in ours}
@@ -253,7 +253,7 @@ def build_catalog(src, out, sample_rate=16000, tfds_data_dir=None, label=None,
     class_names = mapping.class_names or sorted(
         {name for rows in surveyed.values() for _, name in rows if name})
     if not class_names:
-      raise common.DataError(f'tfds: no labelled example in {src} ({", ".join(picked)})')
+      raise building.DataError(f'tfds: no labelled example in {src} ({", ".join(picked)})')
     drawn, written, read_from = {}, list(ours), dict(sources)
     if draw:
       files = [folder.File(filename, name) for c in sources['train']
@@ -261,8 +261,8 @@ def build_catalog(src, out, sample_rate=16000, tfds_data_dir=None, label=None,
       assigned = folder.split_of(files, 0.1 if validation_fraction is None
                                  else validation_fraction)
       if 'validation' not in assigned.values():
-        raise common.DataError(f'tfds: every class of {src} has a single labelled example, '
-                               f'so none is left for validation')
+        raise building.DataError(f'tfds: every class of {src} has a single labelled example, '
+                                 f'so none is left for validation')
       drawn = {c: {i: assigned[filename] for i, (filename, name) in enumerate(surveyed[c])
                    if name} for c in sources['train']}
       read_from['validation'] = sources['train']
@@ -272,4 +272,4 @@ def build_catalog(src, out, sample_rate=16000, tfds_data_dir=None, label=None,
                         class_names=class_names, sample_rate=sample_rate, splits=written,
                         data_dir=tmp)
 
-  return common.build(out, make_builder, overwrite=overwrite)
+  return building.build(out, make_builder, overwrite=overwrite)

@@ -6,7 +6,7 @@ folder or the folder holding it. Many single-speaker TTS corpora are shipped in 
 layout; a two-field line (`ID|transcript`) takes the transcript as its normalized form.
 
 Every utterance is one class, `speaker` ('LJ'), as TFDS's `ljspeech` is mapped
-(data/catalog_mapping.py), so the two give the same dataset. Validation is drawn by
+(datasets/catalog_mapping.py), so the two give the same dataset. Validation is drawn by
 folder.split_of (validation_fraction), keyed by `filename`, which is `wavs/<ID>.wav`.
 Extra features: text and text_normalized (Text). A wav not listed in metadata.csv, a
 listed utterance without its wav, and any other file in wavs/ are skipped and reported;
@@ -16,8 +16,8 @@ import os
 
 import tensorflow_datasets as tfds
 
-from data import common
-from data import folder
+from wavenet_jax.datasets import building
+from wavenet_jax.datasets import folder
 
 ROOT = 'LJSpeech-1.1'
 METADATA = 'metadata.csv'
@@ -31,7 +31,7 @@ def find_root(src):
   for root in (os.path.join(src, ROOT), src):
     if os.path.isfile(os.path.join(root, METADATA)) and os.path.isdir(os.path.join(root, WAVS)):
       return root
-  raise common.DataError(f'ljspeech: expected {EXPECTED} under {src}; found {folder.found_in(src)}')
+  raise building.DataError(f'ljspeech: expected {EXPECTED} under {src}; found {folder.found_in(src)}')
 
 
 def read_metadata(path):
@@ -44,11 +44,11 @@ def read_metadata(path):
         continue
       fields = line.split('|')
       if len(fields) not in (2, 3) or not fields[0].strip():
-        raise common.DataError(f'{path}:{number}: expected ID|transcript|normalized transcript, '
-                               f'got {line[:80]!r}')
+        raise building.DataError(f'{path}:{number}: expected ID|transcript|normalized transcript, '
+                                 f'got {line[:80]!r}')
       key = fields[0].strip()
       if key in rows:
-        raise common.DataError(f'{path}:{number}: utterance {key} is listed twice')
+        raise building.DataError(f'{path}:{number}: utterance {key} is listed twice')
       rows[key] = (fields[1], fields[-1])
   return rows
 
@@ -80,11 +80,11 @@ def build_ljspeech(src, out, sample_rate=16000, speaker='LJ', validation_fractio
   src = folder.check_src(src)
   folder.check_options(sample_rate, validation_fraction)
   if not speaker:
-    raise common.DataError('ljspeech: speaker must name the one class')
+    raise building.DataError('ljspeech: speaker must name the one class')
   root = find_root(src)
   files, skipped = scan(root, read_metadata(os.path.join(root, METADATA)), speaker)
   return folder.build_files(
       root, out, files, skipped, sample_rate=sample_rate, extra_features=EXTRA_FEATURES,
       validation_fraction=validation_fraction, silence_threshold=silence_threshold,
-      description='LJSpeech (or a corpus in its layout), prepared by data/ljspeech.py.',
+      description='LJSpeech (or a corpus in its layout), prepared by wavenet_jax/datasets/ljspeech.py.',
       overwrite=overwrite)

@@ -17,7 +17,7 @@ import zlib
 import numpy as np
 import scipy.signal
 
-from data import common
+from wavenet_jax.datasets import building
 from wavenet_jax.input import audio
 
 CLASS_NAMES = ('bell', 'brass', 'chirp', 'drum', 'flute', 'pluck')  # sorted, as ClassLabel
@@ -26,7 +26,7 @@ CLASS_NAMES = ('bell', 'brass', 'chirp', 'drum', 'flute', 'pluck')  # sorted, as
 def synthesize(class_name, rng, num_samples, sample_rate=16000):
   """One clip of `class_name` -> float32 [T], peak amplitude drawn from [0.3, 0.7]."""
   if class_name not in _SYNTHS:
-    raise common.DataError(f'demo class {class_name!r} is not one of {CLASS_NAMES}')
+    raise building.DataError(f'demo class {class_name!r} is not one of {CLASS_NAMES}')
   x = _SYNTHS[class_name](rng, int(num_samples), float(sample_rate))  # [T] float64
   peak = rng.uniform(0.3, 0.7)
   return (x * (peak / max(np.abs(x).max(), 1e-12))).astype(np.float32)
@@ -34,7 +34,7 @@ def synthesize(class_name, rng, num_samples, sample_rate=16000):
 
 def clip_rng(class_name, split, index):
   # crc32, not hash(): Python salts str hashes per process, which would break determinism.
-  return np.random.default_rng([zlib.crc32(class_name.encode()), common.SPLITS.index(split),
+  return np.random.default_rng([zlib.crc32(class_name.encode()), building.SPLITS.index(split),
                                 index])
 
 
@@ -207,7 +207,7 @@ def generated_nearest_classes(workdir, centroids, sample_rate, streams, num_samp
   return names, nearest_class(wavs[:, settle:], centroids, sample_rate).reshape(len(names), streams)
 
 
-class DemoCorpus(common.AudioBuilder, skip_registration=True):
+class DemoCorpus(building.AudioBuilder, skip_registration=True):
   """Synthesises every clip in the generator: nothing is held in memory or on disk."""
   DESCRIPTION = 'wavenet_jax offline demo corpus: ' + ', '.join(CLASS_NAMES)
 
@@ -231,16 +231,16 @@ def build_demo(out, sample_rate=16000, clip_seconds=1.0, train_per_class=32,
   num_shards: files per split (default: one); several let multi-host reading be tested.
   """
   if sample_rate < 8000:
-    raise common.DataError(f'sample_rate={sample_rate}: the demo needs >= 8000 Hz')
+    raise building.DataError(f'sample_rate={sample_rate}: the demo needs >= 8000 Hz')
   num_samples = int(round(clip_seconds * sample_rate))
   if num_samples < 64:
-    raise common.DataError(f'clip_seconds={clip_seconds}: too short for a clip')
+    raise building.DataError(f'clip_seconds={clip_seconds}: too short for a clip')
   if train_per_class < 1 or validation_per_class < 1:
-    raise common.DataError(f'train_per_class={train_per_class}, validation_per_class='
-                           f'{validation_per_class}: each split needs >= 1 clip per class')
+    raise building.DataError(f'train_per_class={train_per_class}, validation_per_class='
+                             f'{validation_per_class}: each split needs >= 1 clip per class')
   if num_shards is not None and num_shards < 1:
-    raise common.DataError(f'num_shards={num_shards}: must be >= 1')
+    raise building.DataError(f'num_shards={num_shards}: must be >= 1')
   per_class = {'train': int(train_per_class), 'validation': int(validation_per_class)}
-  return common.build(out, lambda tmp: DemoCorpus(
+  return building.build(out, lambda tmp: DemoCorpus(
       num_samples=num_samples, per_class=per_class, sample_rate=sample_rate, data_dir=tmp),
                       overwrite=overwrite, num_shards=num_shards)

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from wavenet_jax.common import files
-from wavenet_jax.training import clip_scores
+from wavenet_jax.evaluation import clip_scores
 
 NUM_MFCC = 20
 VERSION = 1  # of the features and fit: part of the cache key

@@ -19,8 +19,8 @@ import os
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data import common
-from data import folder
+from wavenet_jax.datasets import building
+from wavenet_jax.datasets import folder
 
 CSV = 'meta/esc50.csv'
 AUDIO = 'audio'
@@ -39,7 +39,7 @@ def find_root(src):
   for candidate in candidates:
     if os.path.isfile(os.path.join(candidate, *CSV.split('/'))):
       return candidate
-  raise common.DataError(f'esc50: expected {EXPECTED} under {src}; found {folder.found_in(src)}')
+  raise building.DataError(f'esc50: expected {EXPECTED} under {src}; found {folder.found_in(src)}')
 
 
 def read_rows(root):
@@ -49,15 +49,15 @@ def read_rows(root):
     reader = csv.DictReader(f)
     missing = [c for c in COLUMNS[:5] if c not in (reader.fieldnames or ())]
     if missing:
-      raise common.DataError(f'{path}: no column {", ".join(missing)} (has '
+      raise building.DataError(f'{path}: no column {", ".join(missing)} (has '
                              f'{", ".join(reader.fieldnames or ())}; expected {",".join(COLUMNS)})')
     rows = []
     for line, row in enumerate(reader, start=2):
       try:
         rows.append({**row, 'fold': int(row['fold']), 'target': int(row['target'])})
       except (TypeError, ValueError):
-        raise common.DataError(f'{path}, line {line}: fold {row["fold"]!r} and target '
-                               f'{row["target"]!r} must be integers') from None
+        raise building.DataError(f'{path}, line {line}: fold {row["fold"]!r} and target '
+                                 f'{row["target"]!r} must be integers') from None
   return rows
 
 
@@ -92,5 +92,5 @@ def build_esc50(src, out, sample_rate=16000, esc10=False,
   return folder.build_files(
       root, out, files, skipped, sample_rate=sample_rate, class_names=class_names,
       splits=splits, extra_features=EXTRA_FEATURES, silence_threshold=silence_threshold,
-      description='ESC-50 environmental sound classification, prepared by data/esc50.py.',
+      description='ESC-50 environmental sound classification, prepared by wavenet_jax/datasets/esc50.py.',
       overwrite=overwrite)

@@ -1,4 +1,4 @@
-"""How a TFDS catalog dataset's features map onto ours (data/catalog.py builds with it):
+"""How a TFDS catalog dataset's features map onto ours (datasets/catalog.py builds with it):
 which feature is the audio, which the label and its class names, the filename, extras.
 
 The known entries (CATALOG):
@@ -15,11 +15,11 @@ The known entries (CATALOG):
                                                                      qualities: int64
 
 nsynth's label options, their class names ('040', 'bass_synthetic_033') and its extras
-are data/nsynth.py's. librispeech's and ljspeech's filenames are data/librispeech.py's
-(`dev-clean/84/121123/84-121123-0000.flac`) and data/ljspeech.py's (`wavs/LJ001-0001.wav`),
+are datasets/nsynth.py's. librispeech's and ljspeech's filenames are datasets/librispeech.py's
+(`dev-clean/84/121123/84-121123-0000.flac`) and datasets/ljspeech.py's (`wavs/LJ001-0001.wav`),
 so their examples get the names, labels and train/validation split a build from the raw
 corpus gives them; gtzan's is
-`<genre>/<file>` as in data/gtzan.py. Any other entry: the audio is its one Audio
+`<genre>/<file>` as in datasets/gtzan.py. Any other entry: the audio is its one Audio
 feature or `audio_feature`; `label` names a ClassLabel, integer or text field (nested
 ones as 'instrument/family'), by default the supervised target when it is one of those.
 """
@@ -29,7 +29,7 @@ import re
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data import common
+from wavenet_jax.datasets import building
 
 NSYNTH_QUALITIES = ('bright', 'dark', 'distortion', 'fast_decay', 'long_release',
                     'multiphonic', 'nonlinear_env', 'percussive', 'reverb', 'tempo-synced')
@@ -52,7 +52,7 @@ def _text(value):
 
 def _int_name(value, feature):
   del feature  # a ClassLabel whose index is the number itself (MIDI pitch, velocity)
-  return f'{int(value):03d}'  # as data/nsynth.py: names sort numerically
+  return f'{int(value):03d}'  # as datasets/nsynth.py: names sort numerically
 
 
 def _librispeech_subset(split):
@@ -73,7 +73,7 @@ def _int(*chain):
 CATALOG = {
     'gtzan': Entry(
         audio='audio', label='label', aliases={},
-        # data/gtzan.py's <genre>/<file>
+        # datasets/gtzan.py's <genre>/<file>
         filename=lambda ex, split, f: (f'{f["label"].int2str(int(ex["label"]))}/'
                                        f'{_text(ex["audio/filename"])}'),
         extras={}, pool=False),
@@ -89,9 +89,9 @@ CATALOG = {
                                 lambda ex, split, f: _librispeech_subset(split))},
         pool=True),
     'ljspeech': Entry(
-        # One speaker: the label is data/ljspeech.py's default class, whatever the id.
+        # One speaker: the label is datasets/ljspeech.py's default class, whatever the id.
         audio='speech', label='speaker', aliases={'speaker': Label('id', lambda v, f: 'LJ')},
-        filename=lambda ex, split, f: f'wavs/{_text(ex["id"])}.wav',  # data/ljspeech.py's
+        filename=lambda ex, split, f: f'wavs/{_text(ex["id"])}.wav',  # datasets/ljspeech.py's
         extras={key: Extra(tfds.features.Text(), lambda ex, split, f, key=key: _text(ex[key]))
                 for key in ('text', 'text_normalized')},
         pool=False),
@@ -186,14 +186,14 @@ def _audio_key(builder, key):
   features = builder.info.features
   audio_keys = [k for k in features.keys() if isinstance(features[k], tfds.features.Audio)]
   if key is None and len(audio_keys) != 1:
-    raise common.DataError(f'tfds: {builder.name} has Audio features '
-                           f'{", ".join(audio_keys) or "none"}; name one with --audio_feature')
+    raise building.DataError(f'tfds: {builder.name} has Audio features '
+                             f'{", ".join(audio_keys) or "none"}; name one with --audio_feature')
   key = key or audio_keys[0]
   if key not in audio_keys:
-    raise common.DataError(f'tfds: {builder.name} has no Audio feature {key!r} (its Audio '
+    raise building.DataError(f'tfds: {builder.name} has no Audio feature {key!r} (its Audio '
                            f'features: {", ".join(audio_keys) or "none"})')
   if not features[key].sample_rate:
-    raise common.DataError(f'tfds: {builder.name}: Audio feature {key!r} declares no sample rate')
+    raise building.DataError(f'tfds: {builder.name}: Audio feature {key!r} declares no sample rate')
   return key
 
 
@@ -211,7 +211,7 @@ def _label(builder, label, entry):
   if chain is None or not _is_label(_get(features, chain)):
     fields = [path for path, feature in _paths(features) if _is_label(feature)]
     choices = ', '.join(list(aliases) + [p for p in fields if p not in aliases]) or 'none'
-    raise common.DataError(
+    raise building.DataError(
         f'tfds: label={label!r} is not a label field of {builder.name}; one of {choices}'
         if label else f'tfds: {builder.name} has no default label; name one with --label '
         f'(one of {choices})')

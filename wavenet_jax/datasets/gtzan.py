@@ -14,8 +14,8 @@ reported, as are clips that do not decode (Kaggle's jazz.00054.wav) or are all s
 import os
 import re
 
-from data import common
-from data import folder
+from wavenet_jax.datasets import building
+from wavenet_jax.datasets import folder
 
 GENRES = ('blues', 'classical', 'country', 'disco', 'hiphop', 'jazz', 'metal', 'pop',
           'reggae', 'rock')
@@ -30,9 +30,9 @@ def find_root(src):
   for candidate in candidates:
     if any(os.path.isdir(os.path.join(candidate, g)) for g in GENRES):
       return candidate
-  raise common.DataError(f'gtzan: expected {EXPECTED} under {src}; found '
-                         f'{folder.found_in(candidates[0])}'
-                         + (f' in {candidates[0]}' if candidates[0] != src else ''))
+  raise building.DataError(f'gtzan: expected {EXPECTED} under {src}; found '
+                           f'{folder.found_in(candidates[0])}'
+                           + (f' in {candidates[0]}' if candidates[0] != src else ''))
 
 
 def scan(root):
@@ -65,4 +65,4 @@ def build_gtzan(src, out, sample_rate=16000, validation_fraction=0.1,
   return folder.build_files(
       root, out, files, skipped, sample_rate=sample_rate,
       validation_fraction=validation_fraction, silence_threshold=silence_threshold,
-      description='GTZAN genre collection, prepared by data/gtzan.py.', overwrite=overwrite)
+      description='GTZAN genre collection, prepared by wavenet_jax/datasets/gtzan.py.', overwrite=overwrite)

@@ -26,8 +26,8 @@ import re
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data import common
-from data import folder
+from wavenet_jax.datasets import building
+from wavenet_jax.datasets import folder
 from wavenet_jax.input import audio
 
 FILES = {'train': 'nsynth-train.tfrecord', 'validation': 'nsynth-valid.tfrecord',
@@ -125,8 +125,8 @@ def find_files(src):
   found = {split: os.path.join(src, name) for split, name in FILES.items()
            if os.path.isfile(os.path.join(src, name))}
   if not found:
-    raise common.DataError(f'nsynth: expected {", ".join(FILES.values())} under {src}; found '
-                           f'{folder.found_in(src)}')
+    raise building.DataError(f'nsynth: expected {", ".join(FILES.values())} under {src}; found '
+                             f'{folder.found_in(src)}')
   return found
 
 
@@ -155,9 +155,9 @@ def survey(paths, label, silence_threshold):
   return sorted(labels), counts, bad, skipped
 
 
-class NSynth(common.AudioBuilder, skip_registration=True):
+class NSynth(building.AudioBuilder, skip_registration=True):
   """Converts the records the survey kept, straight from the TFRecord files."""
-  DESCRIPTION = 'NSynth musical notes, prepared by data/nsynth.py.'
+  DESCRIPTION = 'NSynth musical notes, prepared by wavenet_jax/datasets/nsynth.py.'
 
   def __init__(self, *, paths, label, bad, **kwargs):
     self._paths = paths  # {split: TFRecord path}
@@ -187,17 +187,17 @@ def build_nsynth(src, out, sample_rate=16000, label='instrument_family',
   src = folder.check_src(src)
   folder.check_options(sample_rate)
   if label not in LABELS:
-    raise common.DataError(f'label={label!r}: must be one of {", ".join(LABELS)}')
+    raise building.DataError(f'label={label!r}: must be one of {", ".join(LABELS)}')
   paths = find_files(src)
 
   def make_builder(tmp):
     # Inside build, so that a refused `out` fails before the survey reads every record.
     class_names, counts, bad, skipped = survey(paths, label, silence_threshold)
     if not class_names:
-      raise common.DataError(f'no usable NSynth notes under {src} '
-                             f'({len(skipped)} skipped: {folder.summary(skipped)})')
+      raise building.DataError(f'no usable NSynth notes under {src} '
+                               f'({len(skipped)} skipped: {folder.summary(skipped)})')
     splits = [split for split in FILES if counts[split]]  # TFDS refuses empty splits
     return NSynth(paths=paths, label=label, bad=bad, class_names=class_names,
                   sample_rate=sample_rate, splits=splits, skipped=skipped, data_dir=tmp)
 
-  return common.build(out, make_builder, overwrite=overwrite)
+  return building.build(out, make_builder, overwrite=overwrite)

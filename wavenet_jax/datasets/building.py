@@ -29,22 +29,11 @@ import tempfile
 import numpy as np
 import tensorflow_datasets as tfds
 
-from wavenet_jax.common import config_checks, files
-from wavenet_jax.common.errors import UserError
+from wavenet_jax.common import files
+from wavenet_jax.datasets.prepared import DataError, is_prepared
 
 SPLITS = ('train', 'validation')
-SYNTHESISED = config_checks.SYNTHESISED  # corpora made by a builder, from no source
 REPORT_FILE = 'build_report.json'
-
-
-class DataError(UserError, ValueError):
-  """Bad input to a build (a path, a corpus, an option); the message names it."""
-
-
-def is_prepared(path):
-  """True when `path` is a TFDS version directory (what builder_from_directory reads)."""
-  path = os.fspath(path)
-  return all(os.path.isfile(os.path.join(path, f)) for f in ('dataset_info.json', 'features.json'))
 
 
 def features(class_names, sample_rate, extra=None):
@@ -87,7 +76,7 @@ class AudioBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
   def _info(self):
     # DatasetInfo directly: dataset_info_from_configs would read metadata files from the
-    # folder of the builder's module (data/), which holds other builders' scripts.
+    # folder of the builder's module (datasets/), which holds other builders' modules.
     return tfds.core.DatasetInfo(
         builder=self, description=self.DESCRIPTION,
         features=features(self.class_names, self.sample_rate, self.extra_features),

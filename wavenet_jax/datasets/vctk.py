@@ -24,8 +24,8 @@ import re
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data import common
-from data import folder
+from wavenet_jax.datasets import building
+from wavenet_jax.datasets import folder
 
 WAV_FOLDERS = ('wav48_silence_trimmed', 'wav48')  # 0.92, 0.80
 SPEAKER_INFO = 'speaker-info.txt'
@@ -48,7 +48,7 @@ def find_wav_dir(src):
       return os.path.join(src, name), src
   if any(SPEAKER.fullmatch(n) and os.path.isdir(os.path.join(src, n)) for n in os.listdir(src)):
     return src, os.path.dirname(os.path.abspath(src))
-  raise common.DataError(f'vctk: expected {EXPECTED} under {src}; found {folder.found_in(src)}')
+  raise building.DataError(f'vctk: expected {EXPECTED} under {src}; found {folder.found_in(src)}')
 
 
 def read_speaker_info(path):
@@ -98,11 +98,11 @@ def build_vctk(src, out, sample_rate=16000, mic=1, validation_fraction=0.1,
   src = folder.check_src(src)
   folder.check_options(sample_rate, validation_fraction)
   if mic not in MICS:
-    raise common.DataError(f'mic={mic!r}: must be one of {MICS}')
+    raise building.DataError(f'mic={mic!r}: must be one of {MICS}')
   wav_dir, info_dir = find_wav_dir(src)
   speaker_info = read_speaker_info(os.path.join(info_dir, SPEAKER_INFO))
   files, skipped = scan(wav_dir, int(mic), speaker_info)
   return folder.build_files(
       wav_dir, out, files, skipped, sample_rate=sample_rate, extra_features=EXTRA_FEATURES,
       validation_fraction=validation_fraction, silence_threshold=silence_threshold,
-      description='CSTR VCTK Corpus, prepared by data/vctk.py.', overwrite=overwrite)
+      description='CSTR VCTK Corpus, prepared by wavenet_jax/datasets/vctk.py.', overwrite=overwrite)

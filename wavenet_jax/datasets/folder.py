@@ -11,7 +11,7 @@ Two passes. The first decodes every file once (mono, resampled) into int16 .npy 
 files in the build's temp dir and drops the ones that cannot be used, each with a
 reason; only then are the class names and splits known, so a class whose files are all
 bad never appears. The second is TFDS writing the scratch files. Bad files are reported,
-never fatal; any other error aborts the build and leaves nothing behind (common.build).
+never fatal; any other error aborts the build and leaves nothing behind (building.build).
 """
 import collections
 import hashlib
@@ -22,7 +22,7 @@ import types
 
 import numpy as np
 
-from data import common
+from wavenet_jax.datasets import building
 from wavenet_jax.input import audio
 
 AUDIO_EXTENSIONS = ('.wav', '.au', '.flac', '.mp3', '.ogg')
@@ -41,17 +41,17 @@ def check_src(src):
   """src as a str, or a DataError naming it when it is not a directory."""
   src = os.fspath(src)
   if not os.path.isdir(src):
-    raise common.DataError(f'{src}: no such directory' if not os.path.exists(src)
-                           else f'{src}: not a directory')
+    raise building.DataError(f'{src}: no such directory' if not os.path.exists(src)
+                             else f'{src}: not a directory')
   return src
 
 
 def check_options(sample_rate, validation_fraction=None):
   """DataError for a bad sample rate or (when given) validation fraction."""
   if validation_fraction is not None and not 0 < validation_fraction < 1:
-    raise common.DataError(f'validation_fraction={validation_fraction}: must be in (0, 1)')
+    raise building.DataError(f'validation_fraction={validation_fraction}: must be in (0, 1)')
   if sample_rate <= 0:
-    raise common.DataError(f'sample_rate={sample_rate}: must be positive')
+    raise building.DataError(f'sample_rate={sample_rate}: must be positive')
 
 
 def walk(root):
@@ -153,9 +153,9 @@ def decode_all(src, files, sample_rate, silence_threshold, scratch):
   return usable, skipped
 
 
-class AudioFolder(common.AudioBuilder, skip_registration=True):
+class AudioFolder(building.AudioBuilder, skip_registration=True):
   """Writes the decoded scratch files; the splits were fixed before TFDS started."""
-  DESCRIPTION = 'Labelled audio files from a local folder, prepared by data/folder.py.'
+  DESCRIPTION = 'Labelled audio files from a local folder, prepared by wavenet_jax/datasets/folder.py.'
 
   def __init__(self, *, examples, description=None, **kwargs):
     self._examples = examples  # [(File, npy path, split)]
@@ -177,7 +177,7 @@ def summary(skipped, limit=3):
 
 
 def build_files(src, out, files, skipped, *, sample_rate, class_names=None,
-                splits=common.SPLITS, extra_features=None, validation_fraction=0.1,
+                splits=building.SPLITS, extra_features=None, validation_fraction=0.1,
                 silence_threshold=SILENCE_THRESHOLD, description=None, overwrite=False):
   """Decodes `files` (under src), drops and reports the bad ones, writes the rest to `out`.
 
@@ -188,21 +188,21 @@ def build_files(src, out, files, skipped, *, sample_rate, class_names=None,
   so a build where it stays empty is a DataError. Returns `out`.
   """
   if not files:
-    raise common.DataError(f'no usable audio files under {src} '
-                           f'({len(skipped)} skipped: {summary(skipped)})')
+    raise building.DataError(f'no usable audio files under {src} '
+                             f'({len(skipped)} skipped: {summary(skipped)})')
 
   def make_builder(tmp):
     usable, bad = decode_all(src, files, sample_rate, silence_threshold,
                              os.path.join(tmp, 'decoded'))
     all_skipped = sorted(skipped + bad)
     if not usable:
-      raise common.DataError(f'no usable audio files under {src} '
-                             f'({len(all_skipped)} skipped: {summary(all_skipped)})')
+      raise building.DataError(f'no usable audio files under {src} '
+                               f'({len(all_skipped)} skipped: {summary(all_skipped)})')
     drawn = split_of([f for f, _ in usable if f.split is None], validation_fraction)
     if drawn and 'validation' not in drawn.values():
       # TFDS cannot write an empty split, and readers expect both splits.
-      raise common.DataError(f'{src}: every class has a single usable file, so none is left '
-                             f'for validation')
+      raise building.DataError(f'{src}: every class has a single usable file, so none is left '
+                               f'for validation')
     examples = [(f, npy, f.split or drawn[f.relpath]) for f, npy in usable]
     written = [s for s in splits if any(s == split for _, _, split in examples)]
     unknown = {split for _, _, split in examples} - set(written)
@@ -213,7 +213,7 @@ def build_files(src, out, files, skipped, *, sample_rate, class_names=None,
                        extra_features=extra_features, description=description,
                        sample_rate=sample_rate, skipped=all_skipped, data_dir=tmp)
 
-  return common.build(out, make_builder, overwrite=overwrite)
+  return building.build(out, make_builder, overwrite=overwrite)
 
 
 def build_folder(src, out, sample_rate=16000, label_from='folder', pattern=None,
@@ -222,14 +222,14 @@ def build_folder(src, out, sample_rate=16000, label_from='folder', pattern=None,
   """Prepares the labelled audio files under `src` as a dataset at `out`; returns `out`."""
   src = check_src(src)
   if label_from not in LABEL_FROM:
-    raise common.DataError(f'label_from={label_from!r}: must be one of {LABEL_FROM}')
+    raise building.DataError(f'label_from={label_from!r}: must be one of {LABEL_FROM}')
   if label_from == 'pattern':
     try:
       groups = re.compile(pattern or '').groups
     except re.error as e:
-      raise common.DataError(f'pattern={pattern!r}: not a regular expression ({e})') from None
+      raise building.DataError(f'pattern={pattern!r}: not a regular expression ({e})') from None
     if groups < 1:
-      raise common.DataError(f'pattern={pattern!r}: needs a group for the label, e.g. ^(p\\d+)_')
+      raise building.DataError(f'pattern={pattern!r}: needs a group for the label, e.g. ^(p\\d+)_')
   check_options(sample_rate, validation_fraction)
   files, skipped = scan(src, label_from, pattern, extensions)
   return build_files(src, out, files, skipped, sample_rate=sample_rate,

@@ -22,8 +22,8 @@ import zlib
 import numpy as np
 import soundfile
 
-from data import common
-from data import folder
+from wavenet_jax.datasets import building
+from wavenet_jax.datasets import folder
 
 # eSpeak NG voice names: a language and a variant (espeak-ng-data/voices/!v).
 VOICES = ('en-us+m1', 'en-us+f2', 'en-gb-x-rp+m3', 'en-us+f4', 'en-gb-scotland+m7',
@@ -75,15 +75,15 @@ class Speaker:
     try:
       import espeakng_loader
     except ImportError:
-      raise common.DataError('espeak: needs the espeakng-loader package '
-                             '(pip install -r requirements.txt)') from None
+      raise building.DataError('espeak: needs the espeakng-loader package '
+                               '(pip install "wavenet_jax[speech]", or -r requirements.txt)') from None
     self._lib = ctypes.CDLL(espeakng_loader.get_library_path())
     self._chunks = []
     self._callback = _CALLBACK(self._collect)  # kept: eSpeak holds only the pointer
     self.rate = self._lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0,
                                             espeakng_loader.get_data_path().encode(), 0)
     if self.rate <= 0:
-      raise common.DataError(f'espeak: the eSpeak NG library did not start ({self.rate})')
+      raise building.DataError(f'espeak: the eSpeak NG library did not start ({self.rate})')
     self._lib.espeak_SetSynthCallback(self._callback)
 
   def _collect(self, wav, n, events):
@@ -94,13 +94,13 @@ class Speaker:
 
   def say(self, text, voice, rate, pitch):
     if self._lib.espeak_SetVoiceByName(voice.encode()) != 0:
-      raise common.DataError(f'espeak: no voice {voice!r} (see espeak-ng-data/voices/!v)')
+      raise building.DataError(f'espeak: no voice {voice!r} (see espeak-ng-data/voices/!v)')
     self._lib.espeak_SetParameter(_RATE, int(rate), 0)
     self._lib.espeak_SetParameter(_PITCH, int(pitch), 0)
     self._chunks = []
     data = text.encode() + b'\0'
     if self._lib.espeak_Synth(data, len(data), 0, 0, 0, _CHARS_UTF8, None, None) != 0:
-      raise common.DataError(f'espeak: could not say {text!r} in voice {voice}')
+      raise building.DataError(f'espeak: could not say {text!r} in voice {voice}')
     self._lib.espeak_Synchronize()
     return np.concatenate(self._chunks or [np.zeros(0, np.int16)])  # [T] int16
 
@@ -121,8 +121,8 @@ def build_espeak(out, sample_rate=16000, voices=VOICES, num_sentences=len(SENTEN
   folder.check_options(sample_rate, validation_fraction)
   voices = tuple(v.strip() for v in voices.split(',')) if isinstance(voices, str) else tuple(voices)
   if not voices or not 1 <= num_sentences <= len(SENTENCES):
-    raise common.DataError(f'espeak: needs >= 1 voice and 1..{len(SENTENCES)} sentences '
-                           f'(got {len(voices)} voices, num_sentences={num_sentences})')
+    raise building.DataError(f'espeak: needs >= 1 voice and 1..{len(SENTENCES)} sentences '
+                             f'(got {len(voices)} voices, num_sentences={num_sentences})')
   speaker = Speaker()
   with tempfile.TemporaryDirectory() as spoken:
     files = []
@@ -134,5 +134,5 @@ def build_espeak(out, sample_rate=16000, voices=VOICES, num_sentences=len(SENTEN
       files.append(folder.File(relpath, voice))
     return folder.build_files(
         spoken, out, files, [], sample_rate=sample_rate, validation_fraction=validation_fraction,
-        description='English sentences spoken by eSpeak NG voices, made by data/espeak.py.',
+        description='English sentences spoken by eSpeak NG voices, made by wavenet_jax/datasets/espeak.py.',
         overwrite=overwrite)

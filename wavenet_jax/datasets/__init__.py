@@ -1,0 +1,1 @@
+"""The corpus builders: raw audio trees and TFDS catalog entries made into prepared TFDS datasets."""

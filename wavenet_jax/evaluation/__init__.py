@@ -1,0 +1,1 @@
+"""Scores beyond a kind's eval sums: whole clips, the MFCC baseline, resynthesised speech."""
