@@ -47,6 +47,20 @@ def test_importing_every_module_changes_no_process_state():
           'wavenet_jax.runtime.xla_cpu'} <= set(state['modules'])
 
 
+def test_the_kinds_and_the_sampling_modes_load_no_tensorflow():
+  """The registry with every kind, the config checks (a sweep checks all its runs) and the
+  modes that sample from a checkpoint import no TensorFlow: seconds saved at every launch."""
+  state = run_python('''
+      import json, sys
+      from wavenet_jax.kinds import registry
+      registry.names()
+      from wavenet_jax.training import checks
+      from wavenet_jax.apps import encode_synthesize, generate_files, vocode
+      print(json.dumps({'tensorflow': 'tensorflow' in sys.modules}))
+  ''')
+  assert state == {'tensorflow': False}
+
+
 def test_figures_leave_the_backend_alone_and_are_rgb_images(tmp_path):
   # A fresh interpreter: the backend is still undecided there, so any choice would show.
   result = run_python(f'''

@@ -9,8 +9,6 @@ per-class clip accuracy (recall; NaN for a class without clips), the confusion m
 import jax
 import numpy as np
 
-from wavenet_jax.input import pipeline
-
 
 # Compiled once per kind and model, not at every evaluation of a training run.
 _logits = jax.jit(lambda clip_logits, model, params, audio, mask: clip_logits(model, params, audio, mask),
@@ -53,6 +51,7 @@ def summarize(logits, labels, class_names):
 
 def split_clips(run, split):
   """[(label, audio [T])] of every clip of `split`, trimmed as crops are."""
+  from wavenet_jax.input import pipeline  # TensorFlow: only when clips are read, not with the kinds
   return pipeline.clips(run.sources, which=run.which(split), count=-1,
                         silence_threshold=run.config.data.silence_threshold)
 

@@ -17,7 +17,7 @@ from wavenet_jax.common import files, plots
 from wavenet_jax.common.config_checks import ConfigError
 from wavenet_jax.evaluation import speech_scores
 from wavenet_jax.generation import vocoding
-from wavenet_jax.input import audio, pipeline
+from wavenet_jax.input import audio
 
 MAX_TENSORBOARD_CLIPS = 3
 
@@ -32,6 +32,7 @@ def check_scorers(config):
 
 def clips_of(run, config, split):
   """[(label, audio [T] float32, T a multiple of the hop)] to resynthesise."""
+  from wavenet_jax.input import pipeline  # TensorFlow: only when clips are read, not with the kinds
   e, hop = config.eval, run.model.hop
   limit = int(e.vocode_seconds * config.data.sample_rate) // hop * hop
   out = []
