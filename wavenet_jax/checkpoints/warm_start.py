@@ -40,7 +40,7 @@ def params_from(path, like, mesh, config, class_names=None):
     source_kind = registry.name_of(meta.get('model'))
   have = {jax.tree_util.keystr(k): v for k, v in jax.tree_util.tree_leaves_with_path(params)}
   source_modules = set(params.get('params', {}))
-  modules = tuple(config.train.get('init_modules', ()))
+  modules = tuple(config.train.init_modules)
   if not modules:
     modules = [m for m in like['params'] if m != 'head' or 'head' in source_modules]
   for m in modules:

@@ -72,7 +72,8 @@ def mel_basis(m, sample_rate: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def _window(n_fft, win_length):
+def window(n_fft, win_length):
+  """[n_fft] float32: a periodic Hann window of win_length centred in n_fft (librosa's, torch's)."""
   n = np.arange(win_length)
   hann = 0.5 - 0.5 * np.cos(2 * np.pi * n / win_length)  # periodic, as librosa's 'hann'
   left = (n_fft - win_length) // 2
@@ -96,7 +97,7 @@ def magnitudes(audio, m, sample_rate: int, padded: bool = False):
   t = audio.shape[1] - before - after
   frames = t // m.hop
   index = np.arange(frames)[:, None] * m.hop + np.arange(m.n_fft)[None, :]  # [F, n_fft]
-  windowed = audio[:, index] * _window(m.n_fft, m.win_length)  # [B, F, n_fft]
+  windowed = audio[:, index] * window(m.n_fft, m.win_length)  # [B, F, n_fft]
   spectrum = jnp.abs(jnp.fft.rfft(windowed, axis=-1))  # [B, F, n_fft / 2 + 1]
   return spectrum @ mel_basis(m, sample_rate)
 

@@ -1,12 +1,14 @@
-"""Causal dilated convolutions and the gated residual block, each with a one-step form.
+"""Dilated convolutions and the gated residual block, each with a one-step form.
 
 Every layer has two entry points over the same parameters:
   `__call__` — the whole sequence at once (training, teacher forcing, prefill);
   `step`     — one time step from its `filter_width` taps (fast generation's queues).
 Both go through `_from_taps`, so the two paths cannot drift apart. A tap j of a
 dilated causal conv at time t reads x[t - (k-1-j)·d]; positions before the start read
-zeros, which is exactly a generation queue that starts zero-filled. The convs and 1x1s
-multiply through `affine`, whose gradients are written out for XLA:CPU's sake.
+zeros, which is exactly a generation queue that starts zero-filled. With causal=False
+(Parallel WaveGAN's non-causal WaveNet, odd k) tap j reads x[t + (j - (k-1)/2)·d] instead,
+zeros past both ends; such a layer has no step. The convs and 1x1s multiply through
+`affine`, whose gradients are written out for XLA:CPU's sake.
 """
 import flax.linen as nn
 import jax
@@ -56,23 +58,26 @@ def _affine_bwd(residuals, g):
 _affine.defvjp(_affine_fwd, _affine_bwd)
 
 
-def causal_taps(x, filter_width, dilation, fill=0):
-  """[B, T, ...] -> [B, T, k, ...]: tap j at time t is x[t - (k-1-j)·dilation], `fill` before 0."""
+def causal_taps(x, filter_width, dilation, fill=0, causal=True):
+  """[B, T, ...] -> [B, T, k, ...]: tap j at time t is x[t - (k-1-j)·dilation], `fill` before 0;
+  causal=False: x[t + (j - (k-1)/2)·dilation], centred, `fill` past both ends."""
   t = x.shape[1]
   pad = (filter_width - 1) * dilation
   widths = [(0, 0)] * x.ndim
-  widths[1] = (pad, 0)
+  widths[1] = (pad, 0) if causal else (pad // 2, pad - pad // 2)
   padded = jnp.pad(x, widths, constant_values=fill)
   return jnp.stack([padded[:, j * dilation:j * dilation + t] for j in range(filter_width)], axis=2)
 
 
 class CausalConv(nn.Module):
-  """Dilated causal conv, kernel [k, C_in, C_out] (ibab's layout: oldest tap first)."""
+  """Dilated causal conv, kernel [k, C_in, C_out] (ibab's layout: oldest tap first);
+  causal=False: centred taps (module doc)."""
   in_features: int
   features: int
   filter_width: int
   dilation: int = 1
   use_bias: bool = False
+  causal: bool = True
 
   def setup(self):
     self.kernel = self.param('kernel', glorot, (self.filter_width, self.in_features, self.features))
@@ -85,7 +90,7 @@ class CausalConv(nn.Module):
     return affine(flat, kernel, self.bias if self.use_bias else None)
 
   def __call__(self, x):  # [B, T, C_in] -> [B, T, C_out]
-    return self._from_taps(causal_taps(x, self.filter_width, self.dilation))
+    return self._from_taps(causal_taps(x, self.filter_width, self.dilation, causal=self.causal))
 
   def step(self, taps):  # [B, k, C_in] -> [B, C_out]
     return self._from_taps(taps)
@@ -123,16 +128,20 @@ class ResidualBlock(nn.Module):
   The filter and gate convs share one kernel [k, R, 2D] (filter first), so one matmul
   serves both. Conditioning (global and local) arrives already projected to [.., 2D].
   The skip projection is not here: the WaveNet does all layers' skips in one matmul.
+  causal=False: the conv's taps are centred (Parallel WaveGAN's), and x' = (x + W_d z)·scale
+  with residual_scale √½ there.
   """
   residual_channels: int
   dilation_channels: int
   filter_width: int
   dilation: int
   use_bias: bool
+  causal: bool = True
+  residual_scale: float = 1.0
 
   def setup(self):
     self.conv = CausalConv(self.residual_channels, 2 * self.dilation_channels, self.filter_width,
-                           self.dilation, self.use_bias, name='filter_gate')
+                           self.dilation, self.use_bias, self.causal, name='filter_gate')
     self.dense = Dense(self.dilation_channels, self.residual_channels, self.use_bias, name='dense')
 
   def _gate(self, fg, cond):  # [..., 2D] -> [..., D]
@@ -143,11 +152,13 @@ class ResidualBlock(nn.Module):
 
   def __call__(self, x, cond=None):  # [B, T, R], [B, T or 1, 2D] -> z [B, T, D], x' [B, T, R]
     z = self._gate(self.conv(x), cond)
-    return z, x + self.dense(z)
+    out = x + self.dense(z)
+    return z, out if self.residual_scale == 1.0 else out * self.residual_scale
 
   def step(self, taps, cond=None):  # [B, k, R], [B, 2D] -> z [B, D], x' [B, R]
     z = self._gate(self.conv.step(taps), cond)
-    return z, taps[:, -1] + self.dense(z)
+    out = taps[:, -1] + self.dense(z)
+    return z, out if self.residual_scale == 1.0 else out * self.residual_scale
 
 
 class Dense(nn.Module):

@@ -1,0 +1,76 @@
+"""Parallel WaveGAN's two players (Yamamoto et al. 2020), built from the WaveNet's layers.
+
+Generator, the non-causal WaveNet: noise [B, T] ~ N(0, 1) and local conditioning lc [B, T, M]
+(log-mels upsampled to the sample rate) -> a 1x1 to R channels -> L gated residual blocks
+(layers.ResidualBlock with causal=False: kernel k centred, dilation 2^(l mod L/stacks),
+x' = (x + W_d z)·√½), each conditioned by a 1x1 of lc -> the blocks' skips summed, ·√(1/L)
+-> ReLU -> 1x1 -> ReLU -> 1x1 -> audio [B, T], every sample in one pass.
+Discriminator: audio [B, T] -> 9 non-causal convs (kernel k, C channels, dilations 1, 1, 2,
+..., 8), each followed by a leaky ReLU (slope 0.2) -> a last conv to one channel: a real/fake
+score per sample [B, T].
+"""
+import math
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from wavenet_jax.models import layers
+
+
+class Generator(nn.Module):
+  num_layers: int = 30
+  stacks: int = 3
+  filter_width: int = 3
+  residual_channels: int = 64
+  gate_channels: int = 128  # the filter and gate halves together (2D)
+  skip_channels: int = 64
+  lc_channels: int = 80
+
+  @property
+  def dilations(self):
+    per_stack = self.num_layers // self.stacks
+    return tuple(2 ** (i % per_stack) for i in range(self.num_layers))
+
+  def setup(self):
+    r, d, s, n = self.residual_channels, self.gate_channels // 2, self.skip_channels, self.num_layers
+    self.first = layers.Dense(1, r, name='first')
+    self.blocks = [layers.ResidualBlock(r, d, self.filter_width, dilation, use_bias=True, causal=False,
+                                        residual_scale=math.sqrt(0.5), name=f'layer_{i}')
+                   for i, dilation in enumerate(self.dilations)]
+    self.lc_proj = self.param('lc_proj', layers.glorot, (n, self.lc_channels, 2 * d))
+    # All blocks' skip 1x1s as one [L·D, S] matmul, as in the WaveNet.
+    self.skip_kernel = self.param('skip_kernel', layers.glorot, (n, d, s))
+    self.skip_bias = self.param('skip_bias', layers.zeros, (s,))
+    self.out1 = layers.Dense(s, s, name='out1')
+    self.out2 = layers.Dense(s, 1, name='out2')
+
+  def __call__(self, noise, lc):  # [B, T], [B, T, M] -> [B, T]
+    x = self.first(noise[..., None])  # [B, T, R]
+    zs = []
+    for i, block in enumerate(self.blocks):
+      z, x = block(x, layers.affine(lc, self.lc_proj[i]))
+      zs.append(z)
+    skips = layers.affine(jnp.concatenate(zs, axis=-1), self.skip_kernel.reshape(-1, self.skip_channels))
+    h = (skips + self.skip_bias) * math.sqrt(1.0 / self.num_layers)  # [B, T, S]
+    return self.out2(nn.relu(self.out1(nn.relu(h))))[..., 0]
+
+
+class Discriminator(nn.Module):
+  num_layers: int = 10
+  filter_width: int = 3
+  channels: int = 64
+  negative_slope: float = 0.2
+
+  @property
+  def dilations(self):
+    return (1,) + tuple(range(1, self.num_layers - 1))  # the last conv's, 1, after them
+
+  @nn.compact
+  def __call__(self, audio):  # [B, T] -> [B, T]
+    x = audio[..., None]
+    for i, dilation in enumerate(self.dilations):
+      x = layers.CausalConv(x.shape[-1], self.channels, self.filter_width, dilation, use_bias=True,
+                            causal=False, name=f'conv_{i}')(x)
+      x = nn.leaky_relu(x, self.negative_slope)
+    return layers.CausalConv(self.channels, 1, self.filter_width, 1, use_bias=True, causal=False,
+                             name='last')(x)[..., 0]
