@@ -64,3 +64,30 @@ def test_the_discriminator_scores_every_sample_through_dilated_centred_convs():
     x = np.where(x > 0, x, 0.2 * x)
   want = centred_conv(x, p['last']['kernel'], p['last']['bias'], 1)[..., 0]
   np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_chunks_and_batches_of_files_equal_one_pass_over_each():
+  """Files of 11, 3 and 7 frames in chunks of 3 frames, 2 windows per call (short windows padded
+  and masked): each file's audio is the one pass over it with its own key's noise."""
+  from wavenet_jax.generation import parallel_vocoding
+  from wavenet_jax.input import mel
+  from wavenet_jax.models.upsample import Upsampler
+  features = mel.settings(dict(mel.default_config(), num_mels=4, n_fft=16, hop=4, win_length=16, fmin=0.0,
+                               fmax=4000.0))
+  model = parallel_wavegan.ParallelVocoder(
+      upsampler=Upsampler(num_mels=4, scales=(2, 2), lookahead=1),
+      generator=parallel_wavegan.Generator(num_layers=4, stacks=2, residual_channels=4, gate_channels=6,
+                                           skip_channels=5, lc_channels=4),
+      features=features, sample_rate=8000)
+  assert parallel_vocoding.halo_frames(model) == 2  # dilations 1, 2, 1, 2: 6 samples each side
+  rng = np.random.default_rng(2)
+  items = [rng.uniform(0, 1, (n, 4)).astype(np.float32) for n in (11, 3, 7)]
+  keys = [jax.random.key(k) for k in (5, 6, 7)]
+  m = model.margin
+  params = tiny.random_params(model, np.zeros((1, 8), np.float32), np.zeros((1, 2 + 2 * m, 4), np.float32))
+  got = parallel_vocoding.vocode(model, params, items, keys, chunk_frames=3, batch_size=2)
+  for frames, key, audio in zip(items, keys, got):
+    noise = parallel_vocoding.noise(key, len(frames) * 4)
+    whole = tiny.apply(model, params, noise[None], np.pad(frames, ((m, m), (0, 0)))[None])[0]
+    np.testing.assert_allclose(audio, np.clip(np.asarray(whole), -1, 1), rtol=0, atol=1e-5)
+    assert audio.shape == (len(frames) * 4,) and np.abs(audio).max() <= 1

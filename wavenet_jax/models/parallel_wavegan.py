@@ -8,13 +8,19 @@ x' = (x + W_d z)·√½), each conditioned by a 1x1 of lc -> the blocks' skips s
 Discriminator: audio [B, T] -> 9 non-causal convs (kernel k, C channels, dilations 1, 1, 2,
 ..., 8), each followed by a leaky ReLU (slope 0.2) -> a last conv to one channel: a real/fake
 score per sample [B, T].
+ParallelVocoder: the generator conditioned on log-mel frames through the autoregressive
+vocoder's upsampler (models/vocoder.MelConditioned): noise [B, F·hop] and frames
+[B, F + 2·margin, M] -> audio [B, F·hop].
 """
 import math
 
 import flax.linen as nn
 import jax.numpy as jnp
 
+from wavenet_jax.input import mel
 from wavenet_jax.models import layers
+from wavenet_jax.models.upsample import Upsampler
+from wavenet_jax.models.vocoder import MelConditioned
 
 
 class Generator(nn.Module):
@@ -31,6 +37,12 @@ class Generator(nn.Module):
     per_stack = self.num_layers // self.stacks
     return tuple(2 ** (i % per_stack) for i in range(self.num_layers))
 
+  @property
+  def halo(self) -> int:
+    """Samples each side of a stretch that reach its output: give them, and the stretch's
+    output equals the whole signal's there."""
+    return sum((self.filter_width - 1) // 2 * d for d in self.dilations)
+
   def setup(self):
     r, d, s, n = self.residual_channels, self.gate_channels // 2, self.skip_channels, self.num_layers
     self.first = layers.Dense(1, r, name='first')
@@ -44,10 +56,14 @@ class Generator(nn.Module):
     self.out1 = layers.Dense(s, s, name='out1')
     self.out2 = layers.Dense(s, 1, name='out2')
 
-  def __call__(self, noise, lc):  # [B, T], [B, T, M] -> [B, T]
+  def __call__(self, noise, lc, valid=None):  # [B, T], [B, T, M], [B, T] bool -> [B, T]
+    """valid: the samples each row really has (a shorter signal padded in a batch); every
+    layer sees zeros past them, as past the ends of a signal alone, so padding changes nothing."""
     x = self.first(noise[..., None])  # [B, T, R]
     zs = []
     for i, block in enumerate(self.blocks):
+      if valid is not None:
+        x = jnp.where(valid[..., None], x, 0.0)
       z, x = block(x, layers.affine(lc, self.lc_proj[i]))
       zs.append(z)
     skips = layers.affine(jnp.concatenate(zs, axis=-1), self.skip_kernel.reshape(-1, self.skip_channels))
@@ -74,3 +90,13 @@ class Discriminator(nn.Module):
       x = nn.leaky_relu(x, self.negative_slope)
     return layers.CausalConv(self.channels, 1, self.filter_width, 1, use_bias=True, causal=False,
                              name='last')(x)[..., 0]
+
+
+class ParallelVocoder(MelConditioned, nn.Module):
+  upsampler: Upsampler
+  generator: Generator
+  features: mel.Settings
+  sample_rate: int
+
+  def __call__(self, noise, frames, valid=None):  # [B, F·hop], [B, F + 2·margin, M] -> [B, F·hop]
+    return self.generator(noise, self.condition(frames), valid)

@@ -20,12 +20,9 @@ from wavenet_jax.models.upsample import Upsampler
 from wavenet_jax.models.wavenet import WaveNet
 
 
-class Vocoder(nn.Module):
-  upsampler: Upsampler  # module fields: flax binds them as the children `upsampler`, `decoder`
-  decoder: WaveNet
-  features: mel.Settings
-  sample_rate: int
-  lpc_order: int = 0  # 0: the decoder models the samples; > 0: the excitation (module doc)
+class MelConditioned:
+  """What both vocoders (this one and models/parallel_wavegan.ParallelVocoder) share: an
+  `upsampler` turning log-mel frames (`features`) into conditioning at the sample rate."""
 
   @property
   def hop(self) -> int:
@@ -41,6 +38,14 @@ class Vocoder(nn.Module):
     halo = self.upsampler.halo * self.hop
     lc = self.upsampler(frames)  # [B, (F + 2·halo frames)·hop, M]
     return lc[:, halo:lc.shape[1] - halo]
+
+
+class Vocoder(MelConditioned, nn.Module):
+  upsampler: Upsampler  # module fields: flax binds them as the children `upsampler`, `decoder`
+  decoder: WaveNet
+  features: mel.Settings
+  sample_rate: int
+  lpc_order: int = 0  # 0: the decoder models the samples; > 0: the excitation (module doc)
 
   def __call__(self, inputs, frames, gc_ids=None, num_outputs=None, lpc_inputs=None):
     """inputs [B, T] (sample t - 1 for predicting t, or its excitation) and frames
