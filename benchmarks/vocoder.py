@@ -3,6 +3,7 @@
     python -m benchmarks.vocoder rtf [--seconds 0.25] [--heads mol,lpc] [--fold_frames N] [--json PATH] [--smoke]
     python -m benchmarks.vocoder scores --workdir runs/demo_vocoder --speech DIR [--fold_frames N] [--json PATH]
     python -m benchmarks.vocoder train [--steps 5] [--json PATH] [--smoke]
+    python -m benchmarks.vocoder pwg [--seconds 10] [--chunk_frames 128] [--windows 2] [--json PATH] [--smoke]
 
 rtf: configs/ljspeech_vocoder.py's model (24 layers, 128/256/128, r9y9's upsampler) with
 random weights, for each head (mixture of 10 logistics, Gaussian, 256-way categorical, and
@@ -26,11 +27,20 @@ samples, each crop with the receptive field and the frames' context) and of
 configs/ljspeech_vocoder.py at batch 1, timed as benchmarks/train_step.py times a step.
 Goal: the demo's 2,000 steps within its 15-minute budget on a 2-core CPU.
 
---smoke (rtf, train): each config with a 2-layer decoder of 8 channels and one-hop crops, to
-prove the script runs in seconds; the figures mean nothing.
+pwg: the non-autoregressive vocoder (Parallel WaveGAN's generator at the paper's size: 30
+layers in 3 stacks, kernel 3, residual 64, gate 128, skip 64) on configs/ljspeech_vocoder.py's
+features and upsampler, random weights, vocoding 1 and 8 files of `--seconds` of random log-mels
+as generation/parallel_vocoding.vocode does (chunks of --chunk_frames frames with the
+generator's halo, --windows per call), timed after a first, compiling run; then the peak
+resident memory of the process after vocoding one 60 s file. Goal: >= 2x real time for one
+file on 2 CPU cores (>= 25x the autoregressive vocoder's one stream).
+
+--smoke (rtf, train, pwg): each config with a 2-layer decoder (generator) of 8 channels and
+one-hop crops (1 s files), to prove the script runs in seconds; the figures mean nothing.
 """
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -47,7 +57,9 @@ from configs import demo_vocoder, ljspeech_vocoder
 from wavenet_jax.apps import vocode
 from wavenet_jax.checkpoints import trained
 from wavenet_jax.evaluation import speech_scores
-from wavenet_jax.generation import vocoding
+from wavenet_jax.generation import parallel_vocoding, vocoding
+from wavenet_jax.input import mel
+from wavenet_jax.models import parallel_wavegan, vocoder
 from wavenet_jax.input import audio
 from wavenet_jax.kinds import registry
 from wavenet_jax.runtime import xla_cpu
@@ -101,6 +113,37 @@ def rtf_table(seconds, fold, json_path, smoke=False, heads=HEADS):
   table.report(figures, setting + (f', fold {fold}' if fold else ''), {}, json_path)
 
 
+def pwg_table(seconds, chunk_frames, windows, json_path, smoke=False):
+  """Parallel WaveGAN's generator: x real time for 1 and 8 files, peak memory after a 60 s file."""
+  c = ljspeech_vocoder.get_config()
+  size = dict(num_layers=2, stacks=1, residual_channels=8, gate_channels=8, skip_channels=8) if smoke else {}
+  model = parallel_wavegan.ParallelVocoder(
+      upsampler=vocoder.upsampler_from_config(c.model.upsample, c.model.mel.num_mels),
+      generator=parallel_wavegan.Generator(lc_channels=c.model.mel.num_mels, **size),
+      features=mel.settings(c.model.mel), sample_rate=c.data.sample_rate)
+  seconds = 1.0 if smoke else seconds
+  num_frames = int(seconds * c.data.sample_rate) // model.hop
+  frames = np.zeros((1, 2 + 2 * model.margin, model.features.num_mels), np.float32)
+  params = jax.jit(model.init)(jax.random.key(0), np.zeros((1, 2 * model.hop), np.float32), frames)
+  rng = np.random.default_rng(0)
+
+  def rtf(files, num_frames):
+    items = [rng.uniform(0.2, 0.8, (num_frames, model.features.num_mels)).astype(np.float32) for _ in range(files)]
+    keys = [jax.random.key(i) for i in range(files)]
+    start = time.perf_counter()
+    parallel_vocoding.vocode(model, params, items, keys, chunk_frames, batch_size=windows)
+    return files * num_frames * model.hop / c.data.sample_rate / (time.perf_counter() - start)
+
+  rtf(1, num_frames)  # compiles the one shape every call uses
+  figures = {'pwg_rtf_1_file': round(rtf(1, num_frames), 3), 'pwg_rtf_8_files': round(rtf(8, num_frames), 3)}
+  rtf(1, int((5 if smoke else 60) * c.data.sample_rate) // model.hop)
+  figures['pwg_peak_rss_mb_60s_file'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+  figures['pwg_generator_halo_frames'] = parallel_vocoding.halo_frames(model)
+  setting = (('smoke: a 2-layer generator' if smoke else 'paper size') + f', ljspeech features, {seconds:g} s files, '
+             f'chunks of {chunk_frames} frames, {windows} per call, random weights')
+  table.report(figures, setting, {'pwg_rtf_1_file': '>= 2 (2 CPU cores)'}, json_path)
+
+
 def scores_table(workdir, speech, temperature, fold, json_path):
   model, params, meta = trained.load_vocoder(workdir)
   rate, m = model.sample_rate, model.features
@@ -145,8 +188,10 @@ def train_table(timed_steps, json_path, smoke=False):
 def main():
   xla_cpu.configure()  # first, before jax starts: the CPU settings launch.py uses.
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('what', choices=('rtf', 'scores', 'train'))
-  parser.add_argument('--seconds', type=float, default=0.25, help='rtf: audio per file')
+  parser.add_argument('what', choices=('rtf', 'scores', 'train', 'pwg'))
+  parser.add_argument('--seconds', type=float, help='rtf, pwg: audio per file (0.25; pwg 10)')
+  parser.add_argument('--chunk_frames', type=int, default=128, help='pwg: frames per chunk')
+  parser.add_argument('--windows', type=int, default=2, help='pwg: chunks vocoded side by side per call')
   parser.add_argument('--heads', default='mol,gaussian,categorical,lpc', help='rtf: the heads timed, comma-separated')
   parser.add_argument('--workdir', help='scores: a trained vocoder')
   parser.add_argument('--speech', help='scores: a folder of recordings (.wav, .flac)')
@@ -163,7 +208,9 @@ def main():
     heads = [{'mol': ''}.get(h, h) for h in args.heads.split(',')]
     if set(heads) - set(HEADS):
       parser.error(f'--heads {args.heads}: each of mol, gaussian, categorical, lpc')
-    rtf_table(args.seconds, fold, args.json, args.smoke, heads)
+    rtf_table(args.seconds or 0.25, fold, args.json, args.smoke, heads)
+  elif args.what == 'pwg':
+    pwg_table(args.seconds or 10.0, args.chunk_frames, args.windows, args.json, args.smoke)
   elif args.what == 'train':
     train_table(args.steps, args.json, args.smoke)
   else:

@@ -164,6 +164,14 @@ def test_vocoder_rtf(tmp_path):
   assert_table(stdout, figures, 'smoke: configs/ljspeech_vocoder.py, random weights')
 
 
+def test_vocoder_pwg(tmp_path):
+  stdout, figures = run(tmp_path, '-m', 'benchmarks.vocoder', 'pwg', '--smoke')
+  names = ['pwg_rtf_1_file', 'pwg_rtf_8_files', 'pwg_peak_rss_mb_60s_file']
+  assert_numbers(figures, names + ['pwg_generator_halo_frames'], positive=names)
+  assert_table(stdout, figures, 'smoke: a 2-layer generator, ljspeech features, 1 s files, chunks of 128 frames, '
+                                '2 per call, random weights')
+
+
 def test_vocoder_train(tmp_path):
   stdout, figures = run(tmp_path, '-m', 'benchmarks.vocoder', 'train', '--smoke', '--steps', '1')
   names = ['train_step_s_demo_vocoder_batch_8', 'train_step_s_ljspeech_vocoder_batch_1']

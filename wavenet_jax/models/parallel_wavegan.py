@@ -50,7 +50,7 @@ class Generator(nn.Module):
                                         residual_scale=math.sqrt(0.5), name=f'layer_{i}')
                    for i, dilation in enumerate(self.dilations)]
     self.lc_proj = self.param('lc_proj', layers.glorot, (n, self.lc_channels, 2 * d))
-    # All blocks' skip 1x1s as one [L·D, S] matmul, as in the WaveNet.
+    # The blocks' skip 1x1s, summed as they come: one [T, S] sum lives, not every block's z.
     self.skip_kernel = self.param('skip_kernel', layers.glorot, (n, d, s))
     self.skip_bias = self.param('skip_bias', layers.zeros, (s,))
     self.out1 = layers.Dense(s, s, name='out1')
@@ -60,14 +60,13 @@ class Generator(nn.Module):
     """valid: the samples each row really has (a shorter signal padded in a batch); every
     layer sees zeros past them, as past the ends of a signal alone, so padding changes nothing."""
     x = self.first(noise[..., None])  # [B, T, R]
-    zs = []
+    skips = self.skip_bias
     for i, block in enumerate(self.blocks):
       if valid is not None:
         x = jnp.where(valid[..., None], x, 0.0)
       z, x = block(x, layers.affine(lc, self.lc_proj[i]))
-      zs.append(z)
-    skips = layers.affine(jnp.concatenate(zs, axis=-1), self.skip_kernel.reshape(-1, self.skip_channels))
-    h = (skips + self.skip_bias) * math.sqrt(1.0 / self.num_layers)  # [B, T, S]
+      skips = skips + layers.affine(z, self.skip_kernel[i])  # [B, T, S]
+    h = skips * math.sqrt(1.0 / self.num_layers)
     return self.out2(nn.relu(self.out1(nn.relu(h))))[..., 0]
 
 
