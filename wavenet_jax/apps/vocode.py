@@ -19,7 +19,7 @@ import numpy as np
 
 from wavenet_jax.checkpoints import trained
 from wavenet_jax.common import config_checks, files, plots
-from wavenet_jax.generation import chunks, sampling, vocoding
+from wavenet_jax.generation import sampling, vocoding
 from wavenet_jax.input import audio
 from wavenet_jax.models import heads
 from wavenet_jax.models.vocoder import Vocoder
@@ -102,15 +102,11 @@ def vocode_batches(model: Vocoder, params, items, gc_ids, out_dir, g, mu_law, la
 
 
 def _vocode_batch(model: Vocoder, params, batch, gc_ids, out_dir, g, mu_law, label):
-  frames = max(len(f) for _, f in batch)
-  padded = np.stack([np.pad(f, ((0, frames - len(f)), (0, 0))) for _, f in batch])  # silence past a file's end
-  lengths = [len(f) * model.hop for _, f in batch]
   paths = [os.path.join(out_dir, name + '.wav') for name, _ in batch]
   for path in paths:
     os.makedirs(os.path.dirname(path), exist_ok=True)
   with audio.wav_writers(paths, model.sample_rate) as wavs:  # each wav grows as its chunks arrive
-    chunks.write_chunks(wavs, vocoding.draw_chunks(model, params, padded, gc_ids, g, mu_law),
-                        lambda c: vocoding.to_audio(model, c, mu_law), lengths, padded.shape[1] * model.hop, label)
+    vocoding.draw_into(model, params, [f for _, f in batch], gc_ids, g, mu_law, wavs, label)
   for path, (name, f) in zip(paths, batch):
     _save_pair(path[:-4] + '.png', f, audio.load(path, model.sample_rate), model, name)
   return paths

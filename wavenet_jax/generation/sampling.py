@@ -15,11 +15,16 @@ def check(g, counts) -> None:
     raise ConfigError(f'generate.top_k={g.top_k!r}: must be an integer >= 0 (0 = off)')
   if not 0 < g.top_p <= 1:
     raise ConfigError(f'generate.top_p={g.top_p!r}: must be in (0, 1] (1 = off)')
-  if g.guidance < 0:
-    raise ConfigError(f'generate.guidance={g.guidance!r}: must be >= 0 (1 = off)')
+  check_guidance(g)
   for key in counts:
     if not isinstance(g[key], int) or isinstance(g[key], bool) or g[key] < 1:
       raise ConfigError(f'generate.{key}={g[key]!r}: must be an integer >= 1')
+
+
+def check_guidance(g) -> None:
+  """generate.guidance: the classifier-free guidance weight (1 = off)."""
+  if g.guidance < 0:
+    raise ConfigError(f'generate.guidance={g.guidance!r}: must be >= 0 (1 = off)')
 
 
 def check_top_k(g, num_classes: int) -> None:

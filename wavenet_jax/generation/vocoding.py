@@ -98,19 +98,25 @@ def to_audio(model: Vocoder, draws, mu_law):
   return generate.to_audio(model.decoder, draws, mu_law)
 
 
+def draw_into(model: Vocoder, params, batch, gc_ids, g, mu_law, sinks, label):
+  """log-mels [[F_i, M]] drawn side by side (shorter ones padded with silent frames), each
+  file's samples appended to its sink (an open wav, chunks.Collected) as its chunks arrive,
+  cut at F_i·hop; gc_ids [B] (a multi-speaker vocoder's speakers) or None."""
+  frames = max(len(f) for f in batch)
+  padded = np.stack([np.pad(f, ((0, frames - len(f)), (0, 0))) for f in batch])  # [B, F, M]
+  chunks.write_chunks(sinks, draw_chunks(model, params, padded, gc_ids, g, mu_law), lambda c: to_audio(model, c, mu_law),
+                      [len(f) * model.hop for f in batch], frames * model.hop, label)
+
+
 def vocode(model: Vocoder, params, items, gc_ids, g, mu_law, label):
-  """log-mels [[F_i, M]] -> audio [[F_i·hop]] float32, `g.batch_size` files side by side
-  (shorter ones padded with silent frames); gc_ids [N] (a multi-speaker vocoder's speakers) or None."""
+  """log-mels [[F_i, M]] -> audio [[F_i·hop]] float32, `g.batch_size` files side by side;
+  gc_ids [N] (a multi-speaker vocoder's speakers) or None."""
   out = []
   for b in range(0, len(items), g.batch_size):
     batch = items[b:b + g.batch_size]
-    ids = None if gc_ids is None else gc_ids[b:b + len(batch)]
-    frames = max(len(f) for f in batch)
-    padded = np.stack([np.pad(f, ((0, frames - len(f)), (0, 0))) for f in batch])  # [B, F, M]
     sinks = [chunks.Collected() for _ in batch]
-    chunks.write_chunks(sinks, draw_chunks(model, params, padded, ids, g, mu_law), lambda c: to_audio(model, c, mu_law),
-                        [len(f) * model.hop for f in batch], frames * model.hop,
-                        f'{label} {b + 1}-{b + len(batch)}/{len(items)}')
+    draw_into(model, params, batch, None if gc_ids is None else gc_ids[b:b + len(batch)], g, mu_law, sinks,
+              f'{label} {b + 1}-{b + len(batch)}/{len(items)}')
     out += [sink.audio() for sink in sinks]
   return out
 

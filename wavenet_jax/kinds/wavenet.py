@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import optax
 
 from wavenet_jax.common.config_checks import ConfigError
-from wavenet_jax.generation import generate
+from wavenet_jax.generation import generate, sampling
 from wavenet_jax.input import audio
 from wavenet_jax.kinds import likelihood
 from wavenet_jax.models import heads
@@ -85,8 +85,7 @@ def check_output(config, mu_law_input=True):
 def check_guidance(config):
   """generate.guidance, which the training-time samples use: a null class to guide against."""
   guidance, m = config.generate.guidance, config.model
-  if guidance < 0:
-    raise ConfigError(f'generate.guidance={guidance!r}: must be >= 0 (1 = off)')
+  sampling.check_guidance(config.generate)
   if guidance != 1 and not m.gc_null_class:
     raise ConfigError(f'generate.guidance={guidance!r}: guidance needs a null class to guide against '
                       '(model.gc_null_class=True, trained with train.class_dropout > 0), or set 1')

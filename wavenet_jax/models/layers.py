@@ -150,15 +150,17 @@ class ResidualBlock(nn.Module):
     f, g = jnp.split(fg, 2, axis=-1)
     return jnp.tanh(f) * nn.sigmoid(g)
 
+  def _residual(self, x, z):  # x' = (x + W_d z)·residual_scale
+    out = x + self.dense(z)
+    return out if self.residual_scale == 1.0 else out * self.residual_scale
+
   def __call__(self, x, cond=None):  # [B, T, R], [B, T or 1, 2D] -> z [B, T, D], x' [B, T, R]
     z = self._gate(self.conv(x), cond)
-    out = x + self.dense(z)
-    return z, out if self.residual_scale == 1.0 else out * self.residual_scale
+    return z, self._residual(x, z)
 
   def step(self, taps, cond=None):  # [B, k, R], [B, 2D] -> z [B, D], x' [B, R]
     z = self._gate(self.conv.step(taps), cond)
-    out = taps[:, -1] + self.dense(z)
-    return z, out if self.residual_scale == 1.0 else out * self.residual_scale
+    return z, self._residual(taps[:, -1], z)
 
 
 class Dense(nn.Module):

@@ -174,7 +174,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
 def _write_samples(writer, step, run, params, config):
   """The kind's training-time samples as TensorBoard audio and spectrogram images."""
-  wavs = run.kind.training_samples(run.model, jax.device_get(params), config, run.class_names)
+  wavs = run.kind.training_samples(run.model, params, config, run.class_names)
   if not wavs:
     return
   rate = config.data.sample_rate
