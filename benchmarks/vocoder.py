@@ -3,7 +3,7 @@
     python -m benchmarks.vocoder rtf [--seconds 0.25] [--heads mol,lpc] [--fold_frames N] [--json PATH] [--smoke]
     python -m benchmarks.vocoder scores --workdir runs/demo_vocoder --speech DIR [--fold_frames N] [--json PATH]
     python -m benchmarks.vocoder train [--steps 5] [--json PATH] [--smoke]
-    python -m benchmarks.vocoder pwg [--seconds 10] [--chunk_frames 128] [--windows 2] [--json PATH] [--smoke]
+    python -m benchmarks.vocoder pwg [--seconds 10] [--chunk_frames 128] [--windows 1] [--json PATH] [--smoke]
 
 rtf: configs/ljspeech_vocoder.py's model (24 layers, 128/256/128, r9y9's upsampler) with
 random weights, for each head (mixture of 10 logistics, Gaussian, 256-way categorical, and
@@ -14,7 +14,7 @@ value is seconds of audio made per second of wall time (1 = real time), timed af
 compiling run. --fold_frames N adds one file of 8 x `--seconds` vocoded as
 segments of N frames side by side (vocode.fold_frames, --overlap_frames of overlap).
 
-scores: a trained vocoder's checkpoint resynthesises every recording under --speech
+scores: a trained vocoder's checkpoint (either kind) resynthesises every recording under --speech
 (audio -> log-mels -> audio, at generate.temperature of the checkpoint's config or
 --temperature), Griffin-Lim inverts the same log-mels, and both are scored against the
 recording (evaluation/speech_scores.py); --fold_frames as vocode.fold_frames. Goal: the vocoder
@@ -42,7 +42,6 @@ import argparse
 import os
 import resource
 import sys
-import tempfile
 import time
 
 if __name__ == '__main__':  # `python benchmarks/X.py` puts benchmarks/ on sys.path; the imports below need the checkout
@@ -53,15 +52,14 @@ import ml_collections
 import numpy as np
 
 from benchmarks import device_train, table
-from configs import demo_vocoder, ljspeech_vocoder
+from configs import default, demo_vocoder, ljspeech_vocoder
 from wavenet_jax.apps import vocode
 from wavenet_jax.checkpoints import trained
 from wavenet_jax.evaluation import speech_scores
-from wavenet_jax.generation import parallel_vocoding, vocoding
-from wavenet_jax.input import mel
-from wavenet_jax.models import parallel_wavegan, vocoder
-from wavenet_jax.input import audio
+from wavenet_jax.generation import chunks, parallel_vocoding, vocoding
+from wavenet_jax.input import audio, mel
 from wavenet_jax.kinds import registry
+from wavenet_jax.models import parallel_wavegan, vocoder
 from wavenet_jax.runtime import xla_cpu
 
 HEADS = ('', 'gaussian', 'categorical', 'lpc')  # configs/ljspeech_vocoder.py's variants
@@ -144,32 +142,38 @@ def pwg_table(seconds, chunk_frames, windows, json_path, smoke=False):
   table.report(figures, setting, {'pwg_rtf_1_file': '>= 2 (2 CPU cores)'}, json_path)
 
 
-def scores_table(workdir, speech, temperature, fold, json_path):
+def scores_table(workdir, speech, temperature, fold, json_path, batch_size=8):
   model, params, meta = trained.load_vocoder(workdir)
+  kind = registry.of(meta['model'])
   rate, m = model.sample_rate, model.features
-  g = ml_collections.ConfigDict(dict(seed=0, temperature=temperature, top_k=0, top_p=1.0,
-                                     chunk_size=rate, batch_size=8))
+  c = default.get_config()
+  c.model = ml_collections.ConfigDict(meta['model'])
+  c.generate.update(dict(seed=0, temperature=temperature, chunk_size=rate, batch_size=batch_size))
+  c.vocode.fold_frames, c.vocode.overlap_frames = fold or (0, 8)
   paths = sorted(os.path.join(d, f) for d, _, names in os.walk(speech) for f in names
                  if f.lower().endswith(('.wav', '.flac')))
+  items = [(f'{i:03d}', vocode.read_frames(model, p)) for i, p in enumerate(paths)]
+  sinks = [chunks.Collected() for _ in items]
+  speakers = [0] * len(items) if kind.class_conditioned else None
+  start = time.perf_counter()
+  kind.draw_speech(model, params, items, speakers, c, sinks, 'recordings')
+  seconds = time.perf_counter() - start
   rows, baseline = [], []
-  with tempfile.TemporaryDirectory() as out:
-    items = [(f'{i:03d}', vocode.read_frames(model, p)) for i, p in enumerate(paths)]
-    gc_ids = np.zeros(len(items), np.int32) if model.decoder.gc_cardinality else None
-    written = vocode.vocode_batches(model, params, items, gc_ids, out, g, meta['model']['mu_law'], 'recordings',
-                                    fold)
-    for path, (_, frames), vocoded in zip(paths, items, written):
-      x = audio.load(path, rate, min_rate=2 * m.fmax)
-      x = np.pad(x, (0, -len(x) % m.hop))
-      rows.append(speech_scores.scores(x, audio.load(vocoded, rate), m, rate))
-      baseline.append(speech_scores.scores(x, speech_scores.griffin_lim(frames, m, rate, len(x)), m, rate))
+  for path, (_, frames), sink in zip(paths, items, sinks):
+    x = audio.load(path, rate, min_rate=2 * m.fmax)
+    x = np.pad(x, (0, -len(x) % m.hop))
+    rows.append(speech_scores.scores(x, sink.audio(), m, rate))
+    baseline.append(speech_scores.scores(x, speech_scores.griffin_lim(frames, m, rate, len(x)), m, rate))
   ours, gl = speech_scores.mean_scores(rows), speech_scores.mean_scores(baseline)
-  figures = {'recordings': len(paths), 'seconds': round(sum(len(audio.load(p, rate)) for p in paths) / rate, 2)}
+  total = sum(len(f) for _, f in items) * m.hop / rate
+  figures = {'recordings': len(paths), 'seconds': round(total, 2), 'x_real_time': round(total / seconds, 3)}
   for key in speech_scores.KEYS:
     figures[f'vocoder_{key}'] = None if ours[key] is None else round(ours[key], 3)
     figures[f'griffin_lim_{key}'] = None if gl[key] is None else round(gl[key], 3)
   goals = {'vocoder_pesq': f'> griffin_lim_pesq ({figures["griffin_lim_pesq"]})',
            'vocoder_stoi': f'> griffin_lim_stoi ({figures["griffin_lim_stoi"]})'}
-  setting = f'{workdir} step {meta["step"]}, temperature {temperature}' + (f', fold {fold}' if fold else '')
+  setting = (f'{workdir} ({kind.name}) step {meta["step"]}, temperature {temperature}'
+             + (f', fold {fold}' if fold else '') + ' (x_real_time includes compiling)')
   table.report(figures, setting, goals, json_path)
 
 
@@ -191,11 +195,13 @@ def main():
   parser.add_argument('what', choices=('rtf', 'scores', 'train', 'pwg'))
   parser.add_argument('--seconds', type=float, help='rtf, pwg: audio per file (0.25; pwg 10)')
   parser.add_argument('--chunk_frames', type=int, default=128, help='pwg: frames per chunk')
-  parser.add_argument('--windows', type=int, default=2, help='pwg: chunks vocoded side by side per call')
+  parser.add_argument('--windows', type=int, default=1, help='pwg: chunks vocoded side by side per call')
   parser.add_argument('--heads', default='mol,gaussian,categorical,lpc', help='rtf: the heads timed, comma-separated')
   parser.add_argument('--workdir', help='scores: a trained vocoder')
   parser.add_argument('--speech', help='scores: a folder of recordings (.wav, .flac)')
   parser.add_argument('--temperature', type=float, default=1.0)
+  parser.add_argument('--batch_size', type=int, default=8,
+                      help='scores: generate.batch_size (files side by side; Parallel WaveGAN: chunks per call)')
   parser.add_argument('--steps', type=int, default=5, help='train: timed steps after a first one')
   parser.add_argument('--fold_frames', type=int, default=0, help='rtf, scores: vocode.fold_frames (0 = off)')
   parser.add_argument('--overlap_frames', type=int, default=8, help='with --fold_frames: vocode.overlap_frames')
@@ -214,7 +220,7 @@ def main():
   elif args.what == 'train':
     train_table(args.steps, args.json, args.smoke)
   else:
-    scores_table(args.workdir, args.speech, args.temperature, fold, args.json)
+    scores_table(args.workdir, args.speech, args.temperature, fold, args.json, args.batch_size)
 
 
 if __name__ == '__main__':

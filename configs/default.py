@@ -107,12 +107,14 @@ def _base():
   c.train = ml_collections.ConfigDict()
   c.train.batch_size = 1  # Global, over all devices and hosts.
   c.train.num_train_steps = 100_000
-  c.train.optimizer = 'adam'  # adam | sgd | rmsprop (ibab's three).
+  c.train.optimizer = 'adam'  # adam | sgd | rmsprop (ibab's three) | radam (Parallel WaveGAN's).
   c.train.learning_rate = 1e-3
-  c.train.lr_schedule = 'constant'  # constant | cosine | warmup_cosine | piecewise
+  c.train.lr_schedule = 'constant'  # constant | cosine | warmup_cosine | piecewise | step
   c.train.lr_boundaries = ()  # piecewise: steps where the rate changes ...
   c.train.lr_values = ()  # ... and the rates: lr_values[0] first, lr_values[i] from lr_boundaries[i-1].
   c.train.warmup_steps = 0
+  c.train.lr_decay_steps = 100_000  # step: the rate x lr_decay_rate every lr_decay_steps (torch's StepLR).
+  c.train.lr_decay_rate = 0.5
   c.train.momentum = 0.9  # sgd and rmsprop.
   c.train.adam_epsilon = 1e-4  # ibab's, not optax's 1e-8.
   c.train.l2_regularization_strength = 0.0  # ibab: 0.5·strength·|w|² over non-bias weights.

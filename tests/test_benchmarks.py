@@ -169,7 +169,7 @@ def test_vocoder_pwg(tmp_path):
   names = ['pwg_rtf_1_file', 'pwg_rtf_8_files', 'pwg_peak_rss_mb_60s_file']
   assert_numbers(figures, names + ['pwg_generator_halo_frames'], positive=names)
   assert_table(stdout, figures, 'smoke: a 2-layer generator, ljspeech features, 1 s files, chunks of 128 frames, '
-                                '2 per call, random weights')
+                                '1 per call, random weights')
 
 
 def test_vocoder_train(tmp_path):
@@ -213,10 +213,10 @@ def test_vocoder_scores(tmp_path):
   stdout, figures = run(tmp_path, '-m', 'benchmarks.vocoder', 'scores', '--workdir', tmp_path / 'run',
                         '--speech', tmp_path / 'speech')
   scores = [f'{who}_{k}' for who in ('vocoder', 'griffin_lim') for k in ('lsd_db', 'mcd_db', 'pesq', 'stoi')]
-  assert_numbers(figures, ['recordings', 'seconds'] + scores)
+  assert_numbers(figures, ['recordings', 'seconds', 'x_real_time'] + scores)
   assert figures['recordings'] == 2 and figures['seconds'] == 0.6
   assert all(-1 <= figures[f'{who}_stoi'] <= 1 for who in ('vocoder', 'griffin_lim'))
-  assert_table(stdout, figures, f'{tmp_path / "run"} step 0, temperature 1.0')
+  assert_table(stdout, figures, f'{tmp_path / "run"} (vocoder) step 0, temperature 1.0')
 
 
 # --- training and quality ----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""`launch.py --mode=vocode`: audio or log-mel spectrograms -> speech, by a trained vocoder.
+"""`launch.py --mode=vocode`: audio or log-mel spectrograms -> speech, by a trained vocoder of any kind.
 
 vocode.input is a file or folder of audio (resynthesis: audio -> log-mels -> audio, at the
 checkpoint's sample rate) or of `.npy` log-mels [frames, num_mels] from a TTS front end:
@@ -6,26 +6,27 @@ float, in [0, 1], on input/mel.py's scale with the checkpoint's model.mel settin
 80 bands, hop 256 at 22,050 Hz, 20·log10 magnitude floored at -100 dB, minus 20 dB, mapped
 to [0, 1]). Frame i becomes samples [i·hop, (i+1)·hop). Each file gives
 WORKDIR/vocoded/<name>.wav (subfolders kept) and <name>.png, its input's log-mels above
-the output's. Files are generated `generate.batch_size` at a time, `generate.chunk_size`
-samples per scan, each wav written as its chunks arrive (generation/vocoding.py: memory does
-not grow with length). vocode.fold_frames > 0 instead cuts each file into segments of that
-many frames sampled side by side (generation/folding.py): one long file several times faster,
-crossfaded at the seams.
+the output's. Files go to the model's kind `generate.batch_size` at a time (Kind.draw_speech).
+The autoregressive vocoder samples them side by side, `generate.chunk_size` samples per scan,
+each wav written as its chunks arrive (generation/vocoding.py: memory does not grow with
+length); vocode.fold_frames > 0 instead cuts each file into segments of that many frames
+sampled side by side (generation/folding.py): one long file several times faster, crossfaded
+at the seams. Parallel WaveGAN makes each file in one pass, in exact chunks of
+`generate.chunk_size` samples (generation/parallel_vocoding.py).
 """
 import os
 
-import jax.numpy as jnp
+import ml_collections
 import numpy as np
 
 from wavenet_jax.checkpoints import trained
 from wavenet_jax.common import config_checks, files, plots
-from wavenet_jax.generation import sampling, vocoding
+from wavenet_jax.generation import vocoding
 from wavenet_jax.input import audio
-from wavenet_jax.models import heads
-from wavenet_jax.models.vocoder import Vocoder
+from wavenet_jax.kinds import registry
 
 
-def read_frames(model: Vocoder, path):
+def read_frames(model, path):
   """A file -> its log-mel frames [F, M]: computed from audio, or a checked .npy."""
   m = model.features
   if not path.lower().endswith('.npy'):
@@ -46,82 +47,39 @@ def read_frames(model: Vocoder, path):
 
 
 def vocode_files(config, workdir: str):
-  g, v = config.generate, config.vocode
-  sampling.check(g, ('batch_size', 'chunk_size'))
-  fold = check_fold(v)
   workdir = config_checks.check_workdir(workdir)
-  model, params, meta = trained.load_vocoder(v.checkpoint or workdir, 'vocode.checkpoint')
-  heads.check_sampling(model.decoder.output, g)
-  sampling.check_top_k(g, model.decoder.quantization_channels)
-  gc_ids = None
-  class_id = 0 if v.class_id == -1 else v.class_id
-  if not model.decoder.gc_cardinality and v.class_id != -1:
-    raise config_checks.ConfigError(f'vocode.class_id={v.class_id!r}: this vocoder is not speaker-conditioned '
-                                    '(trained with model.gc_cardinality=0); leave it out')
-  if model.decoder.gc_cardinality:
-    if not isinstance(class_id, int) or not 0 <= class_id < model.decoder.gc_cardinality:
-      raise config_checks.ConfigError(f'vocode.class_id={v.class_id!r}: this vocoder\'s classes are '
-                                      f'0..{model.decoder.gc_cardinality - 1} ({", ".join(meta["class_names"])})')
+  model, params, meta = trained.load_vocoder(config.vocode.checkpoint or workdir, 'vocode.checkpoint')
+  kind = registry.of(meta['model'])
+  config = config.copy_and_resolve_references()
+  with config.unlocked():
+    config.model = ml_collections.ConfigDict(meta['model'])  # what the kind samples with: the checkpoint's
+  class_id = kind.check_vocode(model, meta, config)
+  v = config.vocode
   items = files.find_files(os.path.expanduser(v.input), audio.AUDIO_EXTENSIONS + ('.npy',), f'vocode.input={v.input}')
   items = sorted(((name, read_frames(model, path)) for path, name in items), key=lambda item: len(item[1]))
   out_dir = v.out_dir or os.path.join(workdir, 'vocoded')
-  if model.decoder.gc_cardinality:
-    gc_ids = jnp.full((len(items),), class_id, jnp.int32)
-  written = vocode_batches(model, params, items, gc_ids, out_dir, g, meta['model']['mu_law'], 'files', fold)
+  written, size = [], config.generate.batch_size
+  for b in range(0, len(items), size):
+    batch = items[b:b + size]
+    with files.interruptible(written, ', '.join(name for name, _ in batch)):
+      written += _vocode_batch(kind, model, params, batch, None if class_id is None else [class_id] * len(batch),
+                               out_dir, config, f'files {b + 1}-{b + len(batch)}/{len(items)}')
   print(f'wrote {files.count(len(written), "wav file")} (+ a spectrogram PNG each) to {out_dir}', flush=True)
   return written
 
 
-def check_fold(v):
-  """vocode.fold_frames and overlap_frames -> (segment, overlap) frames, or None when off."""
-  for key in ('fold_frames', 'overlap_frames'):
-    if not config_checks.nonnegative_int(v[key]):
-      raise config_checks.ConfigError(f'vocode.{key}={v[key]!r}: must be an integer >= 0')
-  return (v.fold_frames, v.overlap_frames) if v.fold_frames else None
-
-
-def vocode_batches(model: Vocoder, params, items, gc_ids, out_dir, g, mu_law, label, fold=None):
-  """items [(name, log-mels [F, M])] -> out_dir/<name>.wav and .png each, `g.batch_size` files
-  at a time; gc_ids [N] (a multi-speaker vocoder's speakers) or None. fold (segment, overlap
-  frames): each file instead as segments side by side, `g.batch_size` at a time. Returns the
-  wav paths."""
-  written = []
-  if fold:
-    for i, (name, frames) in enumerate(items):
-      with files.interruptible(written, name):
-        written.append(_vocode_folded(model, params, name, frames, None if gc_ids is None else gc_ids[i], out_dir,
-                                      g, mu_law, fold, f'{label} {i + 1}/{len(items)}'))
-    return written
-  for b in range(0, len(items), g.batch_size):
-    batch = items[b:b + g.batch_size]
-    ids = None if gc_ids is None else gc_ids[b:b + len(batch)]
-    with files.interruptible(written, ', '.join(name for name, _ in batch)):
-      written += _vocode_batch(model, params, batch, ids, out_dir, g, mu_law,
-                               f'{label} {b + 1}-{b + len(batch)}/{len(items)}')
-  return written
-
-
-def _vocode_batch(model: Vocoder, params, batch, gc_ids, out_dir, g, mu_law, label):
+def _vocode_batch(kind, model, params, batch, class_ids, out_dir, config, label):
+  """[(name, log-mels [F, M])] -> out_dir/<name>.wav (each grows as the kind writes it) and .png."""
   paths = [os.path.join(out_dir, name + '.wav') for name, _ in batch]
   for path in paths:
     os.makedirs(os.path.dirname(path), exist_ok=True)
-  with audio.wav_writers(paths, model.sample_rate) as wavs:  # each wav grows as its chunks arrive
-    vocoding.draw_into(model, params, [f for _, f in batch], gc_ids, g, mu_law, wavs, label)
+  with audio.wav_writers(paths, model.sample_rate) as wavs:
+    kind.draw_speech(model, params, batch, class_ids, config, wavs, label)
   for path, (name, f) in zip(paths, batch):
     _save_pair(path[:-4] + '.png', f, audio.load(path, model.sample_rate), model, name)
   return paths
 
 
-def _vocode_folded(model: Vocoder, params, name, frames, gc_id, out_dir, g, mu_law, fold, label):
-  """One file's log-mels [F, M] -> out_dir/<name>.wav and .png, sampled as folded segments."""
-  wav = vocoding.draw_folded(model, params, frames, gc_id, g, mu_law, fold, label)
-  path = os.path.join(out_dir, name + '.wav')
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  audio.write_wav(path, wav, model.sample_rate)
-  _save_pair(path[:-4] + '.png', frames, wav, model, name)
-  return path
-
-
-def _save_pair(path, frames, wav, model: Vocoder, name):
+def _save_pair(path, frames, wav, model, name):
   """The input's log-mels above the output's, on one scale."""
   plots.save_log_mel_pair(path, name, frames, vocoding.audio_frames(model, wav), model.hop)

@@ -1,9 +1,9 @@
 """A vocoder's resynthesis scored against the classical baseline, in memory.
 
 The split's first `eval.vocode_clips` clips (trimmed as crops are, cut to
-`eval.vocode_seconds` and to whole hops) are turned into log-mels, vocoded as
-`--mode=vocode` does (generate.temperature, top_k, top_p, seed; a multi-speaker vocoder
-as each clip's own speaker) and inverted by Griffin-Lim from the same log-mels. Both are
+`eval.vocode_seconds` and to whole hops) are turned into log-mels, vocoded by the model's
+kind as `--mode=vocode` does (Kind.draw_speech: generate.*, vocode.fold_frames; a
+multi-speaker vocoder as each clip's own speaker) and inverted by Griffin-Lim from the same log-mels. Both are
 scored against the clip (speech_scores.py): lsd_db, mcd_db, pesq, stoi and
 griffin_lim_<same>, means over clips. `write` keeps the triples (original, vocoded,
 griffin_lim) as wavs (+ the vocoded log-mel PNG pairs) and in TensorBoard.
@@ -11,12 +11,12 @@ griffin_lim) as wavs (+ the vocoded log-mel PNG pairs) and in TensorBoard.
 import importlib.util
 import os
 
-import jax.numpy as jnp
+import jax
 
 from wavenet_jax.common import files, plots
 from wavenet_jax.common.config_checks import ConfigError
 from wavenet_jax.evaluation import speech_scores
-from wavenet_jax.generation import vocoding
+from wavenet_jax.generation import chunks, vocoding
 from wavenet_jax.input import audio
 
 MAX_TENSORBOARD_CLIPS = 3
@@ -44,15 +44,31 @@ def clips_of(run, config, split):
   return out
 
 
-def score(model, params, clips, config):
+def evaluate(run, params, split, writer=None, step=0):
+  """A vocoder kind's extra evaluation at --mode=eval (writer given): eval.vocode_clips clips
+  resynthesised and scored, the triples kept in WORKDIR/eval_<split>_audio/; {} otherwise."""
+  config = run.config
+  if writer is None or not config.eval.vocode_clips or jax.process_index() != 0:
+    return {}
+  check_scorers(config)
+  params = jax.device_get(params)
+  metrics, triples = score(run.kind, run.model, params, clips_of(run, config, split), config)
+  write(os.path.join(run.workdir, f'eval_{split}_audio'), run.model, triples, metrics, writer, step)
+  return metrics
+
+
+def score(kind, model, params, clips, config):
   """-> ({lsd_db, mcd_db, pesq, stoi, griffin_lim_*, vocode_clips}, [{'original', 'vocoded',
-  'griffin_lim': audio [T]}] one per clip); ({}, []) without clips."""
+  'griffin_lim': audio [T]}] one per clip); ({}, []) without clips. The clips are vocoded by
+  the kind (Kind.draw_speech), each as its own class (a multi-speaker vocoder's speaker)."""
   if not clips:
     return {}, []
   rate = config.data.sample_rate
   frames = [vocoding.audio_frames(model, x) for _, x in clips]
-  gc_ids = jnp.asarray([label for label, _ in clips], jnp.int32) if model.decoder.gc_cardinality else None
-  vocoded = vocoding.vocode(model, params, frames, gc_ids, config.generate, config.model.mu_law, 'eval clips')
+  sinks = [chunks.Collected() for _ in clips]
+  kind.draw_speech(model, params, [(f'{i:02d}', f) for i, f in enumerate(frames)], [label for label, _ in clips],
+                   config, sinks, 'eval clips')
+  vocoded = [sink.audio() for sink in sinks]
   rows, baseline, triples = [], [], []
   for (_, x), f, wav in zip(clips, frames, vocoded):
     griffin_lim = speech_scores.griffin_lim(f, model.features, rate, len(x), seed=config.generate.seed)

@@ -1,17 +1,17 @@
-"""A trained vocoder's sampling: log-mel spectrograms -> audio, in memory.
+"""A trained autoregressive vocoder's sampling: log-mel spectrograms -> audio.
 
 Frame i becomes samples [i·hop, (i+1)·hop). The conditioning is computed a chunk at a time
 with its margin frames (`Conditioning`), so memory does not grow with length; a
-linear-prediction vocoder's taps likewise (`Taps`). `vocode` samples files side by side,
+linear-prediction vocoder's taps likewise (`Taps`). `draw_into` samples files side by side,
 `draw_folded` one long file as segments side by side (generation/folding.py), crossfaded at the
-seams. `--mode=vocode` (apps/vocode.py) and the vocoder's resynthesis scores
-(evaluation/resynthesis.py) both sample through here.
+seams. `draw_files` is what the vocoder kind's Kind.draw_speech runs, for `--mode=vocode`
+(apps/vocode.py) and the resynthesis scores (evaluation/resynthesis.py).
 """
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from wavenet_jax.common import progress
+from wavenet_jax.common import config_checks, progress
 from wavenet_jax.generation import chunks, folding, generate
 from wavenet_jax.input import lpc, mel
 from wavenet_jax.models.vocoder import Vocoder
@@ -108,17 +108,29 @@ def draw_into(model: Vocoder, params, batch, gc_ids, g, mu_law, sinks, label):
                       [len(f) * model.hop for f in batch], frames * model.hop, label)
 
 
-def vocode(model: Vocoder, params, items, gc_ids, g, mu_law, label):
-  """log-mels [[F_i, M]] -> audio [[F_i·hop]] float32, `g.batch_size` files side by side;
-  gc_ids [N] (a multi-speaker vocoder's speakers) or None."""
-  out = []
-  for b in range(0, len(items), g.batch_size):
-    batch = items[b:b + g.batch_size]
-    sinks = [chunks.Collected() for _ in batch]
-    draw_into(model, params, batch, None if gc_ids is None else gc_ids[b:b + len(batch)], g, mu_law, sinks,
-              f'{label} {b + 1}-{b + len(batch)}/{len(items)}')
-    out += [sink.audio() for sink in sinks]
-  return out
+def fold_of(v):
+  """vocode.fold_frames and overlap_frames -> (segment, overlap) frames, or None when off."""
+  for key in ('fold_frames', 'overlap_frames'):
+    if not config_checks.nonnegative_int(v[key]):
+      raise config_checks.ConfigError(f'vocode.{key}={v[key]!r}: must be an integer >= 0')
+  return (v.fold_frames, v.overlap_frames) if v.fold_frames else None
+
+
+def draw_files(model: Vocoder, params, items, gc_ids, config, sinks, label):
+  """log-mels [[F_i, M]] -> each file's samples into its sink: `config.generate.batch_size`
+  files side by side, or with vocode.fold_frames each file alone as folded segments (`draw_folded`);
+  gc_ids [N] (a multi-speaker vocoder's speakers) or None. Sampled with config.generate's
+  settings and config.model's mu-law."""
+  g, mu_law, fold = config.generate, config.model.mu_law, fold_of(config.vocode)
+  n = len(items)
+  if fold:
+    for i, (frames, sink) in enumerate(zip(items, sinks)):
+      sink.write(draw_folded(model, params, frames, None if gc_ids is None else gc_ids[i], g, mu_law, fold,
+                             f'{label} {i + 1}/{n}'))
+    return
+  for b in range(0, n, g.batch_size):
+    draw_into(model, params, items[b:b + g.batch_size], None if gc_ids is None else gc_ids[b:b + g.batch_size], g,
+              mu_law, sinks[b:b + g.batch_size], f'{label} {b + 1}-{min(b + g.batch_size, n)}/{n}')
 
 
 def draw_folded(model: Vocoder, params, frames, gc_id, g, mu_law, fold, label=''):

@@ -64,7 +64,7 @@ class Likelihood(registry.Kind):
   def nll_per_target(self, model, model_config, params, batch, gc_ids=None):
     """-> (nll [B, S] in nats, target mask [B, S]); gc_ids default to the batch's labels."""
 
-  def objective(self, model, config, params, batch, gc_ids=None):
+  def objective(self, model, config, params, batch, gc_ids=None, step=0, key=None):
     loss = mean_nll(*self.nll_per_target(model, config.model, params, batch, gc_ids))
     return loss, {'loss': loss}
 

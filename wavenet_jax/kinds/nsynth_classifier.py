@@ -214,7 +214,7 @@ class Classifier(registry.Kind):
   def context(self, model):
     return 0
 
-  def objective(self, model, config, params, batch, gc_ids=None):
+  def objective(self, model, config, params, batch, gc_ids=None, step=0, key=None):
     return losses(model, params, batch, config.train.classification_weight)
 
   def param_groups(self, config):

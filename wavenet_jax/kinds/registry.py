@@ -21,16 +21,22 @@ MODES = frozenset({'train', 'eval', 'generate', 'encode', 'synthesize', 'embeddi
 
 # The modules whose KINDS tuple holds the built-in kinds, in the order users see them.
 _BUILTIN = ('wavenet_jax.kinds.wavenet', 'wavenet_jax.kinds.nsynth_autoencoder',
-            'wavenet_jax.kinds.nsynth_classifier', 'wavenet_jax.kinds.vocoder')
+            'wavenet_jax.kinds.nsynth_classifier', 'wavenet_jax.kinds.vocoder',
+            'wavenet_jax.kinds.parallel_wavegan')
 
 Metrics = Dict[str, Any]  # a kind's eval metrics: numbers, per-class dicts, 'split'
 
 
 class ParamGroups(NamedTuple):
   """Parameters that train at their own rate: `label(params)` is a pytree of group names
-  shaped like params, `scales` each group's learning-rate factor (0: frozen)."""
+  shaped like params, `scales` each group's learning-rate factor (0: frozen). A group named
+  in `own` has an optimizer of its own: config.train's settings (optimizer, rate, schedule,
+  clipping) with those of config.train.<group> in their place; a group in `starts` stays
+  frozen, its optimizer idle, before that step (a GAN's discriminator)."""
   label: Callable[[Any], Any]
   scales: Mapping[str, float]
+  own: Tuple[str, ...] = ()
+  starts: Mapping[str, int] = {}
 
 
 class Kind(abc.ABC):
@@ -87,8 +93,9 @@ class Kind(abc.ABC):
   # --- training
 
   @abc.abstractmethod
-  def objective(self, model, config, params, batch, gc_ids=None) -> Tuple[Any, Dict[str, Any]]:
-    """(loss, {'loss': loss, ...}) of a batch; gc_ids [B] (after class dropout) or None."""
+  def objective(self, model, config, params, batch, gc_ids=None, step=0, key=None) -> Tuple[Any, Dict[str, Any]]:
+    """(loss, {'loss': loss, ...}) of a batch; gc_ids [B] (after class dropout) or None; step
+    the train step (traced: a loss that changes with it), key this step's PRNG key."""
 
   def param_groups(self, config) -> Optional[ParamGroups]:
     """Parameter groups with their own learning rates, or None: one group."""
@@ -134,6 +141,19 @@ class Kind(abc.ABC):
   def eval_images(self, metrics: Metrics, step: int) -> Dict[str, np.ndarray]:
     """{name: image [H, W, 3] uint8}: TensorBoard's eval/<name>, --mode=eval's <name>_<split>.png."""
     return {}
+
+  # --- vocoding (kinds with the 'vocode' mode)
+
+  def check_vocode(self, model, meta, config) -> Optional[int]:
+    """--mode=vocode's settings (config.generate, config.vocode) for this trained model, in one
+    line each -> the class (speaker) id every file is vocoded as, or None."""
+    raise NotImplementedError(f'model.kind {self.name!r} does not vocode')
+
+  def draw_speech(self, model, params, items, class_ids, config, sinks, label: str) -> None:
+    """Log-mels [(name, frames [F_i, M])] -> each file's F_i·hop samples written to its sink
+    (an open wav or generation/chunks.Collected: `.write(samples)`, in pieces or whole);
+    class_ids [N] (each file's speaker) or None. --mode=vocode and the resynthesis scores."""
+    raise NotImplementedError(f'model.kind {self.name!r} does not vocode')
 
 
 _KINDS: Dict[str, Kind] = {}

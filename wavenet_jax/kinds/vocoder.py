@@ -7,30 +7,42 @@ any output head. The crops start on the hop, so their frames are the whole clip'
 With model.lpc_order > 0 it scores the excitation (models/vocoder.py, input/lpc.py): the
 categorical head over mu-law classes of x_t - p_t.
 """
-import os
-
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from wavenet_jax.common.config_checks import ConfigError, nonnegative_int, positive_int
 from wavenet_jax.evaluation import resynthesis
+from wavenet_jax.generation import sampling, vocoding
 from wavenet_jax.input import mel
 from wavenet_jax.kinds import likelihood, wavenet
-from wavenet_jax.models import upsample, vocoder
+from wavenet_jax.models import heads, upsample, vocoder
 from wavenet_jax.models.vocoder import Vocoder
 from wavenet_jax.models.wavenet import WaveNet
 
 
 def check(config):
+  check_features(config, 'configs/demo_vocoder.py')
   m = config.model
-  for key in ('mel', 'upsample'):
-    if key not in m:
-      raise ConfigError(f'model.{key}: model.kind=\'vocoder\' needs the features and upsampler settings '
-                        '(start from configs/demo_vocoder.py)')
   wavenet.check_model(m)
   wavenet.check_mu_law(config)
   wavenet.check_output(config)
+  order = m.lpc_order
+  if not nonnegative_int(order):
+    raise ConfigError(f'model.lpc_order={order!r}: must be an integer >= 0 (0 = no linear prediction)')
+  if order and (m.output != 'categorical' or m.scalar_input):
+    raise ConfigError(f'model.lpc_order={order}: linear prediction models the excitation with the categorical '
+                      f'head on one-hot input (model.output=\'categorical\', model.scalar_input=False)')
+  if order >= m.mel.n_fft // 2:
+    raise ConfigError(f'model.lpc_order={order}: must be below half of model.mel.n_fft={m.mel.n_fft}')
+
+
+def check_features(config, example: str):
+  """What both vocoder kinds read: the log-mel settings, the upsampler's, crops of whole hops."""
+  m = config.model
+  for key in ('mel', 'upsample'):
+    if key not in m:
+      raise ConfigError(f'model.{key}: model.kind={m.kind!r} needs the features and upsampler settings '
+                        f'(start from {example})')
   mel.check(m.mel, config.data.sample_rate)
   u = m.upsample
   if u.mode not in upsample.MODES:
@@ -42,14 +54,6 @@ def check(config):
   fk = u.freq_kernel
   if not positive_int(fk) or fk % 2 == 0:
     raise ConfigError(f'model.upsample.freq_kernel={fk!r}: must be an odd integer >= 1 (mel bands, centred)')
-  order = m.lpc_order
-  if not nonnegative_int(order):
-    raise ConfigError(f'model.lpc_order={order!r}: must be an integer >= 0 (0 = no linear prediction)')
-  if order and (m.output != 'categorical' or m.scalar_input):
-    raise ConfigError(f'model.lpc_order={order}: linear prediction models the excitation with the categorical '
-                      f'head on one-hot input (model.output=\'categorical\', model.scalar_input=False)')
-  if order >= m.mel.n_fft // 2:
-    raise ConfigError(f'model.lpc_order={order}: must be below half of model.mel.n_fft={m.mel.n_fft}')
   if config.data.sample_size % m.mel.hop:
     raise ConfigError(f'data.sample_size={config.data.sample_size}: must be a multiple of model.mel.hop={m.mel.hop}')
 
@@ -121,20 +125,37 @@ class VocoderKind(likelihood.Likelihood):
   def extra_evaluations(self, run, params, split, writer=None, step=0):
     """--mode=eval: eval.vocode_clips clips resynthesised and scored beside Griffin-Lim
     (evaluation/resynthesis.py), kept in WORKDIR/eval_<split>_audio/."""
-    config = run.config
-    if writer is None or not config.eval.vocode_clips or jax.process_index() != 0:
-      return {}
-    resynthesis.check_scorers(config)
-    params = jax.device_get(params)
-    metrics, triples = resynthesis.score(run.model, params, resynthesis.clips_of(run, config, split), config)
-    resynthesis.write(os.path.join(run.workdir, f'eval_{split}_audio'), run.model, triples, metrics, writer, step)
-    return metrics
+    return resynthesis.evaluate(run, params, split, writer, step)
 
   def format_eval(self, metrics):
     line = likelihood.format_line(metrics)
     if 'vocode_clips' in metrics:
       line += '\n' + resynthesis.format_scores(metrics)
     return line
+
+  def check_vocode(self, model, meta, config):
+    g, v = config.generate, config.vocode
+    sampling.check(g, ('batch_size', 'chunk_size'))
+    vocoding.fold_of(v)
+    heads.check_sampling(model.decoder.output, g)
+    sampling.check_top_k(g, model.decoder.quantization_channels)
+    if not model.decoder.gc_cardinality:
+      if v.class_id != -1:
+        raise ConfigError(f'vocode.class_id={v.class_id!r}: this vocoder is not speaker-conditioned '
+                          '(trained with model.gc_cardinality=0); leave it out')
+      return None
+    class_id = 0 if v.class_id == -1 else v.class_id
+    if not isinstance(class_id, int) or not 0 <= class_id < model.decoder.gc_cardinality:
+      raise ConfigError(f'vocode.class_id={v.class_id!r}: this vocoder\'s classes are '
+                        f'0..{model.decoder.gc_cardinality - 1} ({", ".join(meta["class_names"])})')
+    return class_id
+
+  def draw_speech(self, model, params, items, class_ids, config, sinks, label):
+    """generate.batch_size files side by side, each chunk into its sink as it comes
+    (generation/vocoding.py), or with vocode.fold_frames each file as folded segments."""
+    gc_ids = (jnp.asarray(class_ids, jnp.int32) if model.decoder.gc_cardinality and class_ids is not None
+              else None)
+    vocoding.draw_files(model, params, [f for _, f in items], gc_ids, config, sinks, label)
 
 
 KINDS = (VocoderKind(),)

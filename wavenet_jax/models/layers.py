@@ -71,13 +71,15 @@ def causal_taps(x, filter_width, dilation, fill=0, causal=True):
 
 class CausalConv(nn.Module):
   """Dilated causal conv, kernel [k, C_in, C_out] (ibab's layout: oldest tap first);
-  causal=False: centred taps (module doc)."""
+  causal=False: centred taps (module doc), computed by XLA's convolution unless xla_conv=False
+  (the same function: the stacked taps times the kernel)."""
   in_features: int
   features: int
   filter_width: int
   dilation: int = 1
   use_bias: bool = False
   causal: bool = True
+  xla_conv: bool = True
 
   def setup(self):
     self.kernel = self.param('kernel', glorot, (self.filter_width, self.in_features, self.features))
@@ -90,7 +92,14 @@ class CausalConv(nn.Module):
     return affine(flat, kernel, self.bias if self.use_bias else None)
 
   def __call__(self, x):  # [B, T, C_in] -> [B, T, C_out]
-    return self._from_taps(causal_taps(x, self.filter_width, self.dilation, causal=self.causal))
+    if self.causal or not self.xla_conv:
+      return self._from_taps(causal_taps(x, self.filter_width, self.dilation, causal=self.causal))
+    # XLA's convolution: on a CPU Parallel WaveGAN's generator runs ~1.4x faster than with the
+    # taps stacked for one matmul (docs/performance.md).
+    pad = (self.filter_width - 1) * self.dilation
+    y = jax.lax.conv_general_dilated(x.astype(self.kernel.dtype), self.kernel, (1,), [(pad // 2, pad - pad // 2)],
+                                     rhs_dilation=(self.dilation,), dimension_numbers=('NWC', 'WIO', 'NWC'))
+    return y + self.bias if self.use_bias else y
 
   def step(self, taps):  # [B, k, C_in] -> [B, C_out]
     return self._from_taps(taps)

@@ -16,6 +16,7 @@ def check_config(config) -> registry.Kind:
   prepare.check(config.data)
   optim.check(config.train)
   kind.check(config)
+  optim.check_groups(config)
   return kind
 
 

@@ -51,16 +51,17 @@ def make_train_step(kind, model, config, tx, schedule, mesh):
   t = config.train
   dtype = COMPUTE_DTYPES[t.compute_dtype]
 
-  def loss_fn(params, batch, gc_ids):
-    loss, metrics = kind.objective(model, config, compute_params(params, dtype), batch, gc_ids)
+  def loss_fn(params, batch, gc_ids, step, key):
+    loss, metrics = kind.objective(model, config, compute_params(params, dtype), batch, gc_ids, step, key)
     return loss + optim.l2_penalty(params, t.l2_regularization_strength), metrics
 
   def train_step(state, batch):
     gc_ids = batch['label']
+    key = jax.random.fold_in(state.rng, state.step)
     if t.class_dropout > 0:
-      key = jax.random.fold_in(state.rng, state.step)
       gc_ids = drop_classes(key, gc_ids, t.class_dropout, model.gc_cardinality - 1)
-    (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, gc_ids)
+    (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        state.params, batch, gc_ids, state.step, jax.random.fold_in(key, 1))
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     ema = state.ema_params
