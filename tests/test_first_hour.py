@@ -136,7 +136,7 @@ def test_an_unreadable_newest_checkpoint_names_the_steps_kept(mol_run, tmp_path)
 
 @pytest.mark.parametrize('args,line', [
     (['--config=configs/demoo.py'], 'error: --config=configs/demoo.py: no such file (config files in configs: '
-                                    'configs/default.py, configs/demo.py, configs/demo_vocoder.py'),
+                                    'configs/default.py, configs/demo.py, configs/demo_pwg.py, configs/demo_vocoder.py'),
     (['--config=configs/demo.py:moll'], "error: --config=configs/demo.py:moll: unknown variant 'moll' "
                                         '(use :mol or nothing)'),
     (['--config=configs/speaker_id.py:tiney'], "error: --config=configs/speaker_id.py:tiney: unknown config "
