@@ -27,10 +27,10 @@ samples, each crop with the receptive field and the frames' context) and of
 configs/ljspeech_vocoder.py at batch 1, timed as benchmarks/train_step.py times a step.
 Goal: the demo's 2,000 steps within its 15-minute budget on a 2-core CPU.
 
-pwg: the non-autoregressive vocoder (Parallel WaveGAN's generator at the paper's size: 30
-layers in 3 stacks, kernel 3, residual 64, gate 128, skip 64) on configs/ljspeech_vocoder.py's
-features and upsampler, random weights, vocoding 1 and 8 files of `--seconds` of random log-mels
-as generation/parallel_vocoding.vocode does (chunks of --chunk_frames frames with the
+pwg: the non-autoregressive vocoder as configs/ljspeech_pwg.py builds it (Parallel WaveGAN's
+generator at the paper's size: 30 layers in 3 stacks, kernel 3, residual 64, gate 128, skip
+64; LJSpeech's features, kan-bayashi's upsampler), random weights, vocoding 1 and 8 files of
+`--seconds` of random log-mels as generation/parallel_vocoding.vocode does (chunks of --chunk_frames frames with the
 generator's halo, --windows per call), timed after a first, compiling run; then the peak
 resident memory of the process after vocoding one 60 s file. Goal: >= 2x real time for one
 file on 2 CPU cores (>= 25x the autoregressive vocoder's one stream).
@@ -52,14 +52,13 @@ import ml_collections
 import numpy as np
 
 from benchmarks import device_train, table
-from configs import default, demo_vocoder, ljspeech_vocoder
+from configs import default, demo_vocoder, ljspeech_pwg, ljspeech_vocoder
 from wavenet_jax.apps import vocode
 from wavenet_jax.checkpoints import trained
 from wavenet_jax.evaluation import speech_scores
 from wavenet_jax.generation import chunks, parallel_vocoding, vocoding
-from wavenet_jax.input import audio, mel
+from wavenet_jax.input import audio
 from wavenet_jax.kinds import registry
-from wavenet_jax.models import parallel_wavegan, vocoder
 from wavenet_jax.runtime import xla_cpu
 
 HEADS = ('', 'gaussian', 'categorical', 'lpc')  # configs/ljspeech_vocoder.py's variants
@@ -113,16 +112,14 @@ def rtf_table(seconds, fold, json_path, smoke=False, heads=HEADS):
 
 def pwg_table(seconds, chunk_frames, windows, json_path, smoke=False):
   """Parallel WaveGAN's generator: x real time for 1 and 8 files, peak memory after a 60 s file."""
-  c = ljspeech_vocoder.get_config()
-  size = dict(num_layers=2, stacks=1, residual_channels=8, gate_channels=8, skip_channels=8) if smoke else {}
-  model = parallel_wavegan.ParallelVocoder(
-      upsampler=vocoder.upsampler_from_config(c.model.upsample, c.model.mel.num_mels),
-      generator=parallel_wavegan.Generator(lc_channels=c.model.mel.num_mels, **size),
-      features=mel.settings(c.model.mel), sample_rate=c.data.sample_rate)
+  c = ljspeech_pwg.get_config()
+  if smoke:
+    c.model.generator.update(dict(num_layers=2, stacks=1, residual_channels=8, gate_channels=8, skip_channels=8))
+  kind = registry.of(c.model)
+  model = kind.build(c, 0)
   seconds = 1.0 if smoke else seconds
   num_frames = int(seconds * c.data.sample_rate) // model.hop
-  frames = np.zeros((1, 2 + 2 * model.margin, model.features.num_mels), np.float32)
-  params = jax.jit(model.init)(jax.random.key(0), np.zeros((1, 2 * model.hop), np.float32), frames)
+  params = jax.jit(model.init)(jax.random.key(0), *kind.init_inputs(model, c.model))
   rng = np.random.default_rng(0)
 
   def rtf(files, num_frames):

@@ -30,7 +30,6 @@ from wavenet_jax.kinds import registry, vocoder as vocoder_kind
 from wavenet_jax.models import vocoder
 from wavenet_jax.models.parallel_wavegan import Discriminator, Generator, ParallelVocoder
 
-GROUPS = ('generator', 'discriminator')
 
 
 def check(config):
@@ -78,6 +77,11 @@ def crop_context(model: ParallelVocoder):
   generator sees zeros past the crop, as kan-bayashi's does."""
   before, after = mel.context(model.features)
   return model.margin * model.hop + before, model.margin * model.hop + after
+
+
+def resolutions(config):
+  """config.train.stft_resolutions as the hashable tuples input/stft_loss.losses takes."""
+  return tuple(map(tuple, config.train.stft_resolutions))
 
 
 def file_key(seed: int, name: str):
@@ -145,7 +149,7 @@ class ParallelWaveGANKind(registry.Kind):
   def objective(self, model, config, params, batch, gc_ids=None, step=0, key=None):
     t = config.train
     generated, target = self._generated(model, params, batch, key)
-    convergence, log_magnitude = stft_loss.losses(generated, target, tuple(map(tuple, t.stft_resolutions)))
+    convergence, log_magnitude = stft_loss.losses(generated, target, resolutions(config))
 
     def adversarial(_):
       d = {'params': {'discriminator': params['params']['discriminator']}}
@@ -165,9 +169,12 @@ class ParallelWaveGANKind(registry.Kind):
 
   def param_groups(self, config):
     """The discriminator's own optimizer (config.train.discriminator), from its start step."""
+    def group(module):  # the upsampler trains with the generator
+      return 'discriminator' if module == 'discriminator' else 'generator'
+
     def label(params):  # {'params': {'upsampler': ..., 'generator': ..., 'discriminator': ...}}
-      return {c: {name: jax.tree_util.tree_map(lambda _, group=GROUPS[name == 'discriminator']: group, tree)
-                  for name, tree in modules.items()} for c, modules in params.items()}
+      return {c: {name: jax.tree_util.tree_map(lambda _, g=group(name): g, tree) for name, tree in modules.items()}
+              for c, modules in params.items()}
     return registry.ParamGroups(label, {'generator': 1.0, 'discriminator': 1.0}, own=('discriminator',),
                                 starts={'discriminator': config.train.discriminator_start_steps})
 
@@ -180,8 +187,7 @@ class ParallelWaveGANKind(registry.Kind):
 
   def eval_sums(self, model, config, params, batch, num_classes):
     generated, target = self._generated(model, params, batch, jax.random.key(config.eval.seed))
-    resolutions = tuple(map(tuple, config.train.stft_resolutions))
-    convergence, log_magnitude = jax.vmap(lambda g, x: stft_loss.losses(g[None], x[None], resolutions))(
+    convergence, log_magnitude = jax.vmap(lambda g, x: stft_loss.losses(g[None], x[None], resolutions(config)))(
         generated, target)  # [B] each
     examples = jnp.ones_like(convergence)
     return {k: jax.ops.segment_sum(v, batch['label'], num_classes) for k, v in
