@@ -1,6 +1,7 @@
 """Training speed on an accelerator: samples/s and model FLOP utilisation (issue 31, point 2).
 
     python -m benchmarks.device_train [--json PATH] [--steps N] [--quick] [--smoke]
+    python -m benchmarks.device_train --estimate {h100,a100,v5e,v4} [--smoke] [--json PATH]
 
 ibab's default WaveNet (configs/default.py: batch 1, 8, 32 of 100,000 predicted samples + the
 receptive field) and NSynth h512 (configs/nsynth_autoencoder.py: batch 32 x 6,144), each with
@@ -12,12 +13,21 @@ benchmarks/wavenet_costs.py; NSynth from XLA's cost analysis of the lowered floa
 CPU (or with --quick) every size shrinks so the script just proves it runs (~1-3 minutes);
 --smoke shrinks the models too (ibab's first 4 layers, configs/nsynth_autoencoder.py:tiny), to
 prove it in seconds.
+
+--estimate DEVICE times nothing: it compiles each row's step here and reads XLA's cost analysis
+(FLOPs and bytes accessed per step), then prints the roofline time on DEVICE from its published
+peak rates (`DEVICES`): max(FLOPs / peak, bytes / HBM bandwidth), and which bound it is. The
+bytes are this host's compiled HLO's (its fusion, not the device's): read them as an estimate.
+For generation, the weights one sample's step reads (nv-wavenet's and ibab's model, float32)
+against the device's on-chip memory, and the samples/s one stream gets if they stream from HBM
+every sample (what a kernel launch per sample does; a persistent kernel keeps them on chip).
 """
 import argparse
 import gc
 import json
 import os
 import sys
+from typing import NamedTuple
 
 if __name__ == '__main__':  # `python benchmarks/X.py` puts benchmarks/ on sys.path; the imports below need the checkout
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -35,6 +45,33 @@ from wavenet_jax.training import optim, steps
 GOAL = '>= 0.40 of the bf16 matmul rate'
 
 
+class Device(NamedTuple):
+  """Published peak rates per chip, dense (no sparsity). f32: what a float32 step's matmuls
+  run at by default (TF32 tensor cores on NVIDIA, one bf16 pass on a TPU)."""
+  name: str
+  bf16_flops: float
+  f32_flops: float
+  hbm_bytes_per_s: float
+  on_chip_bytes: float  # what a kernel can keep weights in: registers + shared memory / VMEM
+  source: str
+
+
+DEVICES = {
+    'h100': Device('H100 SXM5', 989e12, 495e12, 3.35e12, 132 * (256 + 228) * 1024,
+                   'NVIDIA H100 datasheet: BF16 1,979 / TF32 989 TFLOPS with sparsity (half dense), 3.35 TB/s; '
+                   'Hopper whitepaper: 132 SMs, 256 KB registers + 228 KB shared memory each (50 MB L2 besides)'),
+    'a100': Device('A100 SXM4 80 GB', 312e12, 156e12, 2.039e12, 108 * (256 + 164) * 1024,
+                   'NVIDIA A100 datasheet: BF16 312, TF32 156 TFLOPS dense, 2,039 GB/s; Ampere whitepaper: 108 SMs, '
+                   '256 KB registers + 164 KB shared memory each (40 MB L2 besides)'),
+    'v5e': Device('TPU v5e', 197e12, 197e12, 819e9, 128 * 2**20,
+                  'cloud.google.com/tpu/docs/v5e: 197 TFLOPs bf16, 819 GBps; VMEM 128 MiB '
+                  '(jax.experimental.pallas.tpu.get_tpu_info_for_chip)'),
+    'v4': Device('TPU v4', 275e12, 275e12, 1.2e12, 2 * 16 * 2**20,
+                 'cloud.google.com/tpu/docs/v4: 275 TFLOPs bf16, 1,200 GBps; VMEM 2 x 16 MiB (two TensorCores; '
+                 '128 MiB CMEM besides; get_tpu_info_for_chip)'),
+}
+
+
 def matmul_tflops(dtype, n=8192, reps=10):
   """TFLOP/s of a chain of [n, n] @ [n, n] in `dtype`, accumulating in float32."""
   a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32).astype(dtype)
@@ -50,8 +87,9 @@ def xla_flops(lowered):
   return float(cost['flops'])
 
 
-def measure(config, batch_size, timed_steps):
-  """(compile s, median step s, predicted samples per step, step FLOPs) of one train step."""
+def prepared(config, batch_size):
+  """(jitted train step, state, batch, predicted samples per step, (kind, model, tx, schedule,
+  mesh)) of a row, random weights."""
   kind = registry.of(config.model)
   model = kind.build(config, 0)
   context = kind.context(model) + kind.context_after(model)  # samples a crop carries beside its predicted ones
@@ -71,6 +109,13 @@ def measure(config, batch_size, timed_steps):
   batch = sharding.global_batch({'audio': audio.astype(np.float32),
                                  'mask': np.ones(audio.shape, np.float32),
                                  'label': np.zeros(batch_size, np.int32)}, mesh)
+  return step, state, batch, batch_size * size, (kind, model, tx, schedule, mesh)
+
+
+def measure(config, batch_size, timed_steps):
+  """(compile s, median step s, predicted samples per step, step FLOPs) of one train step."""
+  step, state, batch, samples, (kind, model, tx, schedule, mesh) = prepared(config, batch_size)
+  context, size = kind.context(model) + kind.context_after(model), config.data.sample_size
   if config.model.kind == 'wavenet':
     flops = batch_size * wavenet_costs.train_step_flops(model, context + size - 1, size)
   elif config.train.compute_dtype == 'float32':
@@ -80,7 +125,71 @@ def measure(config, batch_size, timed_steps):
       config.train.compute_dtype = 'float32'
     flops = xla_flops(steps.make_train_step(kind, model, config, tx, schedule, mesh).lower(state, batch))
   compile_s, times = train_step.time_step(step, state, batch, timed_steps)
-  return compile_s, float(np.median(times)), batch_size * size, flops
+  return compile_s, float(np.median(times)), samples, flops
+
+
+def compiled_costs(config, batch_size):
+  """(FLOPs, bytes accessed, predicted samples) of one train step, from XLA's cost analysis of
+  the step compiled on this host."""
+  step, state, batch, samples, _ = prepared(config, batch_size)
+  cost = step.lower(state, batch).compile().cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+  return float(cost['flops']), float(cost['bytes accessed']), samples
+
+
+def roofline(flops, nbytes, peak, bandwidth):
+  """(seconds, 'compute' or 'memory'): the larger of the two times."""
+  compute, memory = flops / peak, nbytes / bandwidth
+  return max(compute, memory), 'compute' if compute >= memory else 'memory'
+
+
+def weight_bytes(model):
+  """Bytes of a WaveNet's float32 weights: what one sample's step reads, at batch 1."""
+  shapes = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 2), jnp.int32))
+  return 4 * sum(int(np.prod(a.shape)) for a in jax.tree.leaves(shapes))
+
+
+def estimate(device, smoke, json_path):
+  """Prints the roofline table of every row on `device` (a DEVICES key), and generation's."""
+  d = DEVICES[device]
+  figures = {'device': d.name, 'source': d.source}
+  head = ('config', 'dtype', 'GFLOP/step', 'GB/step', 'FLOP/byte', 'roofline_s', 'bound', 'samples/s')
+  table = [head]
+  for name, label, config, b, dtype in rows(smoke, smoke):
+    config.train.batch_size = b
+    config.train.compute_dtype = dtype
+    flops, nbytes, samples = compiled_costs(config, b)
+    jax.clear_caches()
+    seconds, bound = roofline(flops, nbytes, d.bf16_flops if dtype == 'bfloat16' else d.f32_flops, d.hbm_bytes_per_s)
+    key = f"{name}_{'f32' if dtype == 'float32' else 'bf16'}"
+    figures.update({f'{key}_gflop': round(flops / 1e9, 3), f'{key}_gbytes': round(nbytes / 1e9, 4),
+                    f'{key}_roofline_s': float(f'{seconds:.4g}'), f'{key}_bound': bound,
+                    f'{key}_samples_per_s': round(samples / seconds, 1)})
+    table.append((label + (' (smoke)' if smoke else ''), dtype, f'{flops / 1e9:,.1f}', f'{nbytes / 1e9:,.3f}',
+                  f'{flops / nbytes:.1f}', f'{seconds:.4g}', bound, f'{samples / seconds:,.0f}'))
+  print(f'{d.name}: bf16 {d.bf16_flops / 1e12:g} TFLOP/s, float32 {d.f32_flops / 1e12:g}, HBM '
+        f'{d.hbm_bytes_per_s / 1e9:,.0f} GB/s, on chip {d.on_chip_bytes / 2**20:.1f} MiB ({d.source})')
+  _print(table)
+  from benchmarks.pallas_generation import MODELS  # generation: the weights one sample reads
+  table = [('generation model', 'weights_MiB', 'on_chip_MiB', 'fit', 'samples/s from HBM', 'goal')]
+  for name, model in MODELS.items():
+    nbytes = weight_bytes(model)
+    fits = nbytes <= d.on_chip_bytes
+    rate = d.hbm_bytes_per_s / nbytes
+    figures.update({f'{name}_weight_mib': round(nbytes / 2**20, 2), f'{name}_weights_fit_on_chip': fits,
+                    f'{name}_samples_per_s_weights_from_hbm': round(rate)})
+    table.append((f'{name} (one stream, float32)', f'{nbytes / 2**20:.2f}', f'{d.on_chip_bytes / 2**20:.1f}',
+                  'yes' if fits else 'no', f'{rate:,.0f}', '>= 48,000' if name == 'nv_wavenet' else ''))
+  _print(table)
+  if json_path:
+    with open(json_path, 'w') as f:
+      json.dump(figures, f, indent=2)
+
+
+def _print(table):
+  widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+  for r in table:
+    print('  '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
 
 
 def out_of_memory(e):
@@ -114,7 +223,12 @@ def main():
                       help='tiny sizes, to prove the script runs (default on a CPU)')
   parser.add_argument('--smoke', action='store_true',
                       help='--quick with tiny models too: proves the script runs in seconds; the figures mean nothing')
+  parser.add_argument('--estimate', choices=sorted(DEVICES),
+                      help="time nothing: each row's roofline on this device from XLA's cost analysis")
   args = parser.parse_args()
+  if args.estimate:
+    estimate(args.estimate, args.smoke, args.json)
+    return
   quick = args.smoke or (args.quick if args.quick is not None else jax.default_backend() == 'cpu')
   tag = ' (smoke)' if args.smoke else ' (quick)' if quick else ''
 
@@ -153,9 +267,7 @@ def main():
     figures.update({f'{key}_{k}': v for k, v in fig.items()})
     table.append((label + tag, dtype, f"{compile_s:.1f}", f"{step_s:.4f}", f"{samples / step_s:,.0f}",
                   f'{tflops:.3f}', f"{fig['mfu_dtype']:.3f}", f"{fig['mfu_bf16']:.3f}", goal))
-  widths = [max(len(r[i]) for r in table) for i in range(len(head))]
-  for r in table:
-    print('  '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+  _print(table)
   if args.json:
     with open(args.json, 'w') as f:
       json.dump(figures, f, indent=2)

@@ -1,6 +1,6 @@
-"""Sampling speed and exactness of the Pallas step (generation/pallas_step.py, issue 31 point 3).
+"""Sampling speed and exactness of the Pallas step and the persistent kernel (generation/pallas_step.py).
 
-    python -m benchmarks.pallas_generation [--samples N] [--batch B] [--json PATH] [--interpret]
+    python -m benchmarks.pallas_generation [--samples N] [--batch B] [--persistent] [--json PATH] [--interpret]
 
 On a GPU: `python -m benchmarks.pallas_generation --samples 16000 --batch 1`, then `--batch 16`
 (a few minutes each, compiles included). Random weights of nv-wavenet's benchmark model (20
@@ -12,7 +12,9 @@ with the Pallas step and with the XLA step (generate.step). Goal on a GPU: one s
 samples/s on nv-wavenet's model (its CUDA figure on a P40). A Triton dot wants >= 16 rows, so on
 a GPU the kernel runs max(B, --min-rows) rows; only the B real streams count. --interpret (the
 default on a CPU) runs the kernel in Pallas's interpreter with small sample counts: it checks
-the script and exactness, and its timings mean nothing.
+the script and exactness, and its timings mean nothing. --persistent adds the persistent
+kernel (pallas_step.generate_chunk: --chunk samples per launch, the weights loaded once per
+launch): its samples/s and its draws against the XLA step's sampling scan (the same uniforms).
 """
 import argparse
 import functools
@@ -91,19 +93,40 @@ def sampling_scan(model, step_fn):
   return scan
 
 
-def timed(model, params, step_fn, rows, streams, samples, repeats=3):
-  """(compile s, samples/s of the `streams` real streams): the median of `repeats` runs after a warm-up."""
-  carry = generate.prime(model, params, generate.silence(model, rows), None)
-  uniforms = jax.random.uniform(jax.random.key(0), (samples, rows))
-  start = time.perf_counter()
-  run = sampling_scan(model, step_fn).lower(params, carry, uniforms).compile()
-  compile_s = time.perf_counter() - start
+def persistent_scan(model, interpret, chunk):
+  """As sampling_scan, each `chunk` samples one launch of the persistent kernel."""
+  @jax.jit
+  def scan(params, carry, uniforms):  # uniforms [N, B], N a multiple of chunk
+    b = uniforms.shape[1]
+    chunks = jnp.moveaxis(uniforms.T.reshape(b, -1, chunk), 1, 0)  # [N / chunk, B, chunk]
+
+    def body(carry, u):
+      classes, queues, logits = pallas_step.generate_chunk(model, params, *carry, u, interpret=interpret)
+      return (queues, logits), classes
+    carry, classes = jax.lax.scan(body, carry, chunks)
+    return carry, jnp.moveaxis(classes, 0, 1).reshape(b, -1)
+  return scan
+
+
+def start(model, params, rows, samples):
+  """The primed carry and the uniforms [N, B] every timed scan starts from."""
+  return (generate.prime(model, params, generate.silence(model, rows), None),
+          jax.random.uniform(jax.random.key(0), (samples, rows)))
+
+
+def timed(model, params, scan, rows, streams, samples, repeats=3):
+  """(compile s, samples/s of the `streams` real streams) of a jitted scan (sampling_scan or
+  persistent_scan): the median of `repeats` runs after a warm-up."""
+  carry, uniforms = start(model, params, rows, samples)
+  start_s = time.perf_counter()
+  run = scan.lower(params, carry, uniforms).compile()
+  compile_s = time.perf_counter() - start_s
   jax.block_until_ready(run(params, carry, uniforms))
   times = []
   for _ in range(repeats):
-    start = time.perf_counter()
+    start_s = time.perf_counter()
     jax.block_until_ready(run(params, carry, uniforms))
-    times.append(time.perf_counter() - start)
+    times.append(time.perf_counter() - start_s)
   return compile_s, streams * samples / float(np.median(times))
 
 
@@ -119,6 +142,8 @@ def main():
   parser.add_argument('--interpret', action=argparse.BooleanOptionalAction, default=None,
                       help="Pallas's interpreter (default: on a CPU)")
   parser.add_argument('--models', default=','.join(MODELS), help='comma-separated subset of ' + ','.join(MODELS))
+  parser.add_argument('--persistent', action='store_true', help='also the persistent kernel')
+  parser.add_argument('--chunk', type=int, help='persistent: samples per launch (256; 4 interpreted), a power of two')
   args = parser.parse_args()
   interpret = jax.default_backend() == 'cpu' if args.interpret is None else args.interpret
   samples = args.samples or (8 if interpret else 16000)
@@ -126,6 +151,7 @@ def main():
   exact_samples = args.exact_samples or (16 if interpret else 64)
   b, rows = args.batch, max(args.batch, args.min_rows or (1 if interpret else 16))
   pallas = functools.partial(pallas_step.step, interpret=interpret, block_b=16)
+  chunk = args.chunk or (4 if interpret else 256)
 
   figures, goals = {}, {}
   for name in args.models.split(','):
@@ -133,21 +159,36 @@ def main():
     to_step, to_forward = max_abs_diffs(model, params, rows, exact_samples, interpret)
     for what, diff in (('step', to_step), ('forward', to_forward)):
       figures[f'{name}_max_abs_diff_vs_{what}'], goals[f'{name}_max_abs_diff_vs_{what}'] = float(f'{diff:.2e}'), '<= 1e-4'
-    compile_p, rate_p = timed(model, params, pallas, rows, b, samples)
-    compile_x, rate_x = timed(model, params, generate.step, b, b, xla_samples)
+    compile_p, rate_p = timed(model, params, sampling_scan(model, pallas), rows, b, samples)
+    compile_x, rate_x = timed(model, params, sampling_scan(model, generate.step), b, b, xla_samples)
     figures[f'{name}_pallas_samples_per_s'] = round(rate_p)
     figures[f'{name}_xla_step_samples_per_s'] = round(rate_x)
     figures[f'{name}_pallas_over_xla_step'] = round(rate_p / rate_x, 2)
     figures[f'{name}_pallas_compile_s'] = round(compile_p, 1)
     figures[f'{name}_xla_step_compile_s'] = round(compile_x, 1)
+    if args.persistent:
+      persistent = persistent_scan(model, interpret, chunk)
+      n = -(-samples // chunk) * chunk
+      compile_c, rate_c = timed(model, params, persistent, rows, b, n)
+      carry, uniforms = start(model, params, rows, n)
+      (_, logits_c), classes_c = persistent(params, carry, uniforms)
+      (_, logits_x), classes_x = sampling_scan(model, generate.step)(params, carry, uniforms)
+      figures[f'{name}_persistent_samples_per_s'] = round(rate_c)
+      figures[f'{name}_persistent_over_xla_step'] = round(rate_c / rate_x, 2)
+      figures[f'{name}_persistent_compile_s'] = round(compile_c, 1)
+      figures[f'{name}_persistent_draws_as_xla_step'] = float(np.mean(np.asarray(classes_c) == np.asarray(classes_x)))
+      figures[f'{name}_persistent_max_abs_diff_final_logits'] = float(f'{float(jnp.max(jnp.abs(logits_c - logits_x))):.2e}')
+      goals[f'{name}_persistent_draws_as_xla_step'] = '1.0 (the same uniforms)'
   if b == 1 and not interpret:
     goals['nv_wavenet_pallas_samples_per_s'] = ">= 48,000 (nv-wavenet's CUDA figure on a P40)"
     goals['ibab_pallas_samples_per_s'] = 'as high as possible'
+    if args.persistent:
+      goals['nv_wavenet_persistent_samples_per_s'] = '>= 48,000 on an H100'
   figures['device'] = jax.devices()[0].device_kind
   figures['jax'] = jax.__version__
   mode = 'interpreted (timings mean nothing)' if interpret else f'{rows} kernel rows'
   cfg = (f'B={b}, {samples} samples ({xla_samples} XLA step), exact over {exact_samples}, '
-         f'{jax.default_backend()}, {mode}')
+         f'{jax.default_backend()}, {mode}' + (f', {chunk} per persistent launch' if args.persistent else ''))
   table.report(figures, cfg, goals, args.json)
 
 

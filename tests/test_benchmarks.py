@@ -121,6 +121,31 @@ def test_device_train(tmp_path):
   assert ['NSynth tiny B=1 x 256 (smoke)', 'bfloat16'] in [c[:2] for c in cells], stdout
 
 
+def test_device_train_estimate(tmp_path):
+  """--estimate: XLA's costs of each row's compiled step against H100's peak rates, checked here
+  from the figures and the device table; generation's weights against an independent count."""
+  from benchmarks import device_train
+  stdout, figures = run(tmp_path, '-m', 'benchmarks.device_train', '--estimate', 'h100', '--smoke')
+  d = device_train.DEVICES['h100']
+  assert figures['device'] == 'H100 SXM5' and stdout.startswith('H100 SXM5: bf16 989 TFLOP/s')
+  for row in [f'{m}_b1_{t}' for t in ('f32', 'bf16') for m in ('ibab', 'nsynth')]:
+    flops, nbytes = figures[f'{row}_gflop'] * 1e9, figures[f'{row}_gbytes'] * 1e9
+    assert flops > 0 and nbytes > 0, row
+    peak = d.bf16_flops if row.endswith('bf16') else d.f32_flops
+    want = max(flops / peak, nbytes / d.hbm_bytes_per_s)
+    assert figures[f'{row}_roofline_s'] == pytest.approx(want, rel=0.01), row
+    assert figures[f'{row}_bound'] == ('compute' if flops / peak >= nbytes / d.hbm_bytes_per_s else 'memory')
+  samples = {'ibab': 64, 'nsynth': 256}  # the smoke rows' predicted samples per step
+  assert figures['ibab_b1_f32_samples_per_s'] == pytest.approx(samples['ibab'] / figures['ibab_b1_f32_roofline_s'],
+                                                              rel=0.01)
+  # nv-wavenet's model: 20 layers of (2 x 64 x 128 + 128) filter/gate, 64 x 64 + 64 residual and
+  # 64 x 256 skip; a 2 x 256 x 64 input conv, 256 skip biases, two 256 x 256 + 256 output layers.
+  floats = 20 * (2 * 64 * 128 + 128 + 64 * 64 + 64 + 64 * 256) + 2 * 256 * 64 + 256 + 2 * (256 * 256 + 256)
+  assert figures['nv_wavenet_weight_mib'] == pytest.approx(4 * floats / 2**20, abs=0.01)
+  assert figures['nv_wavenet_weights_fit_on_chip'] is True
+  assert figures['nv_wavenet_samples_per_s_weights_from_hbm'] == pytest.approx(3.35e12 / (4 * floats), rel=0.01)
+
+
 def test_input_pipeline(tmp_path):
   stdout, figures = run(tmp_path, 'benchmarks/input_pipeline.py', '--seconds', '0.2', '--train_step_s', '2')
   names = ['train_step_s', 'examples_per_s', 'audio_samples_per_s', 'examples_per_s_no_augmentation',
@@ -148,13 +173,18 @@ def test_nsynth(tmp_path):
 def test_pallas_generation(tmp_path):
   """Interpreted on a CPU: the exactness figures are real, the speeds are not."""
   stdout, figures = run(tmp_path, '-m', 'benchmarks.pallas_generation', '--interpret', '--models', 'nv_wavenet',
-                        '--samples', '2', '--xla-samples', '2', '--exact-samples', '2')
+                        '--samples', '2', '--xla-samples', '2', '--exact-samples', '2', '--persistent', '--chunk', '2')
   assert isinstance(figures['device'], str) and isinstance(figures['jax'], str)
   assert_numbers({k: v for k, v in figures.items() if k not in ('device', 'jax')}, [f'nv_wavenet_{k}' for k in (
       'max_abs_diff_vs_step', 'max_abs_diff_vs_forward', 'pallas_samples_per_s', 'xla_step_samples_per_s',
-      'pallas_over_xla_step', 'pallas_compile_s', 'xla_step_compile_s')])
+      'pallas_over_xla_step', 'pallas_compile_s', 'xla_step_compile_s', 'persistent_samples_per_s',
+      'persistent_over_xla_step', 'persistent_compile_s', 'persistent_draws_as_xla_step',
+      'persistent_max_abs_diff_final_logits')])
   assert figures['nv_wavenet_max_abs_diff_vs_step'] <= 1e-4 and figures['nv_wavenet_max_abs_diff_vs_forward'] <= 1e-4
-  assert_table(stdout, figures, 'B=1, 2 samples (2 XLA step), exact over 2, cpu, interpreted (timings mean nothing)')
+  assert figures['nv_wavenet_persistent_draws_as_xla_step'] == 1.0
+  assert figures['nv_wavenet_persistent_max_abs_diff_final_logits'] <= 1e-4
+  assert_table(stdout, figures, 'B=1, 2 samples (2 XLA step), exact over 2, cpu, interpreted (timings mean nothing), '
+               '2 per persistent launch')
 
 
 def test_vocoder_rtf(tmp_path):

@@ -1,4 +1,5 @@
-"""The Pallas step (generation/pallas_step.py) equals generate.step, logits and queues.
+"""The Pallas step (generation/pallas_step.py) equals generate.step, logits and queues; the
+persistent kernel's chunk of samples equals stepping and drawing one at a time.
 
 Run in Pallas's interpreter on the CPU; the CUDA test lowers the real (Triton) kernel
 without a GPU, which runs the Triton lowering but not Triton's compiler.
@@ -119,3 +120,58 @@ def test_lowers_for_cuda_as_one_triton_kernel(cfg):
   text = lowered.as_text()
   assert re.findall(r'custom_call @[\w$.]+', text) == ['custom_call @__gpu$xla.gpu.triton']
   assert text.count('#stablehlo.output_operand_alias<') == len(m.dilations) + 1
+
+
+_chunk = jax.jit(pallas_step.generate_chunk, static_argnums=0, static_argnames=('interpret', 'block_b'))
+
+
+@pytest.mark.parametrize('name', ['ibab', 'features_unconditioned'])
+def test_the_persistent_kernel_draws_and_steps_a_chunk_as_step_through(name):
+  """One launch of N = 24 samples for 3 streams (blocks of 2, one padded) from a prime of 5:
+  each draw is sampling.sample's from generate.step_through's logits at that position given
+  the same uniform (the drawn classes teacher-forced), the final logits and queues are
+  step_through's after the last draw."""
+  from wavenet_jax.generation import sampling
+  cfg = dict(CONFIGS[name.split('_')[0]])
+  if name == 'features_unconditioned':
+    cfg.update(gc_cardinality=0, lc_channels=0)
+  m, b, n = WaveNet(**cfg), 3, 24
+  rng = np.random.default_rng(5)
+  prime = jnp.asarray(rng.integers(0, m.quantization_channels, (b, 5)).astype(np.int32))
+  params = tiny.random_params(m, prime, seed=11, scale=0.3)
+  queues, logits = generate.prime(m, params, prime)
+  uniforms = jax.random.uniform(jax.random.key(3), (b, n))
+  classes, queues, logits = _chunk(m, params, queues, logits, uniforms, interpret=True, block_b=2)
+  assert classes.shape == (b, n) and len(set(np.asarray(classes).ravel().tolist())) > 3  # really drawn
+
+  want_logits, want_queues = generate.step_through(m, params, jnp.concatenate([prime, classes], axis=1))
+  for k in range(n):  # the logits sample k is drawn from: after prime[:, -1] and classes[:, :k]
+    drawn = sampling.sample(uniforms[:, k], want_logits[:, prime.shape[1] - 1 + k], 1.0)
+    np.testing.assert_array_equal(classes[:, k], drawn, err_msg=f'draw {k}')
+  np.testing.assert_allclose(logits, want_logits[:, -1], **TOL)
+  _assert_trees_close(queues, want_queues)
+
+
+def test_the_persistent_kernel_lowers_for_cuda_as_one_triton_kernel():
+  """nv-wavenet's benchmark model, 16 streams, 64 samples per launch: one Triton custom call
+  whose outputs alias the rings (see test_lowers_for_cuda_as_one_triton_kernel)."""
+  m, b = WaveNet(dilations=tuple(2**i for i in range(10)) * 2, residual_channels=64, dilation_channels=64,
+                 skip_channels=256, quantization_channels=256, use_biases=True), 16
+  params = jax.eval_shape(m.init, jax.random.key(0), jnp.zeros((b, 2), jnp.int32))
+  queues = jax.eval_shape(lambda: m.init_queues(b))
+  lowered = _chunk.trace(m, params, queues, jax.ShapeDtypeStruct((b, 256), jnp.float32),
+                         jax.ShapeDtypeStruct((b, 64), jnp.float32)).lower(lowering_platforms=('cuda',))
+  text = lowered.as_text()
+  assert re.findall(r'custom_call @[\w$.]+', text) == ['custom_call @__gpu$xla.gpu.triton']
+  assert text.count('#stablehlo.output_operand_alias<') == len(m.dilations) + 1
+
+
+@pytest.mark.parametrize('change,samples,message', [
+    (dict(lc_channels=4), 8, 'the persistent Pallas kernel runs unconditioned models only (gc_cardinality 0, lc_channels 0)'),
+    ({}, 24, '24 samples per launch: the persistent Pallas kernel on a GPU (Triton) needs a power of two'),
+], ids=['conditioned', 'gpu_samples'])
+def test_what_the_persistent_kernel_cannot_run_is_one_line(change, samples, message):
+  m = WaveNet(**dict(CONFIGS['ibab'], **change))
+  with pytest.raises(ValueError) as raised:
+    pallas_step.generate_chunk(m, None, None, None, jnp.zeros((2, samples)))
+  assert str(raised.value) == message

@@ -33,6 +33,22 @@ def as64(tree):
   return jax.tree_util.tree_map(lambda a: np.asarray(a, np.float64), tree)
 
 
+def numpy_generator(p, dilations, noise, lc):
+  """The non-causal WaveNet in float64 numpy: params p (as64), noise [B, T], lc [B, T, M] -> [B, T]."""
+  x = noise[..., None] @ p['first']['kernel'] + p['first']['bias']  # [B, T, R]
+  zs = []
+  for i, dilation in enumerate(dilations):
+    layer = p[f'layer_{i}']
+    fg = centred_conv(x, layer['filter_gate']['kernel'], layer['filter_gate']['bias'], dilation) + lc @ p['lc_proj'][i]
+    f, gate = np.split(fg, 2, axis=-1)
+    z = np.tanh(f) * sigmoid(gate)
+    x = (x + z @ layer['dense']['kernel'] + layer['dense']['bias']) * np.sqrt(0.5)
+    zs.append(z @ p['skip_kernel'][i])
+  h = (sum(zs) + p['skip_bias']) * np.sqrt(1 / len(dilations))
+  h = np.maximum(np.maximum(h, 0) @ p['out1']['kernel'] + p['out1']['bias'], 0)
+  return (h @ p['out2']['kernel'] + p['out2']['bias'])[..., 0]
+
+
 def test_the_generator_is_a_non_causal_wavenet():
   g = parallel_wavegan.Generator(num_layers=4, stacks=2, filter_width=3, residual_channels=4, gate_channels=6,
                                  skip_channels=5, lc_channels=3)
@@ -41,20 +57,35 @@ def test_the_generator_is_a_non_causal_wavenet():
   params = tiny.random_params(g, noise, lc)
   got = np.asarray(tiny.apply(g, params, noise, lc))
   assert g.dilations == (1, 2, 1, 2)
+  want = numpy_generator(as64(params['params']), g.dilations, noise, lc)
+  np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
-  p = as64(params['params'])
-  x = noise[..., None] @ p['first']['kernel'] + p['first']['bias']  # [B, T, R]
-  zs = []
-  for i, dilation in enumerate(g.dilations):
-    layer = p[f'layer_{i}']
-    fg = centred_conv(x, layer['filter_gate']['kernel'], layer['filter_gate']['bias'], dilation) + lc @ p['lc_proj'][i]
-    f, gate = np.split(fg, 2, axis=-1)
-    z = np.tanh(f) * sigmoid(gate)
-    x = (x + z @ layer['dense']['kernel'] + layer['dense']['bias']) * np.sqrt(0.5)
-    zs.append(z @ p['skip_kernel'][i])
-  h = (sum(zs) + p['skip_bias']) * np.sqrt(1 / 4)
-  h = np.maximum(np.maximum(h, 0) @ p['out1']['kernel'] + p['out1']['bias'], 0)
-  want = (h @ p['out2']['kernel'] + p['out2']['bias'])[..., 0]
+
+@pytest.mark.parametrize('mode,freq_kernel', [('stretch_conv', 1), ('stretch_conv', 3), ('transposed', 1)])
+def test_the_vocoder_conditions_the_generator_on_the_upsampled_frames(mode, freq_kernel):
+  """ParallelVocoder = the generator (float64 numpy) on the upsampler's output (tested against
+  numpy in test_upsample), whether each layer's projection is taken at the frame rate and then
+  stretched (a channelwise upsampler) or after the stretch (freq_kernel 3 mixes the bands)."""
+  from wavenet_jax.input import mel
+  from wavenet_jax.models.upsample import Upsampler
+  features = mel.settings(dict(mel.default_config(), num_mels=4, n_fft=16, hop=4, win_length=16, fmin=0.0,
+                               fmax=4000.0))
+  upsampler = Upsampler(num_mels=4, scales=(2, 2), mode=mode, lookahead=1, freq_kernel=freq_kernel)
+  generator = parallel_wavegan.Generator(num_layers=4, stacks=2, residual_channels=4, gate_channels=6,
+                                         skip_channels=5, lc_channels=4)
+  model = parallel_wavegan.ParallelVocoder(upsampler=upsampler, generator=generator, features=features,
+                                           sample_rate=8000)
+  assert upsampler.channelwise == (freq_kernel == 1)
+  rng = np.random.default_rng(3)
+  m, num_frames = model.margin, 6
+  frames = rng.uniform(0, 1, (2, num_frames + 2 * m, 4)).astype(np.float32)
+  noise = rng.standard_normal((2, num_frames * 4)).astype(np.float32)
+  params = tiny.random_params(model, noise, frames)
+  got = np.asarray(tiny.apply(model, params, noise, frames))
+  lc = upsampler.apply({'params': params['params']['upsampler']}, frames)
+  halo = upsampler.halo * 4
+  lc = np.asarray(lc, np.float64)[:, halo:lc.shape[1] - halo]  # [B, F·hop, M]: the F frames' samples
+  want = numpy_generator(as64(params['params']['generator']), generator.dilations, noise, lc)
   np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 

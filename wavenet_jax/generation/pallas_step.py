@@ -44,20 +44,19 @@ def _slot(t, size, lag):
   return jax.lax.rem(t + (size - lag) % size, size)
 
 
-def _kernel(model, ring, x_ref, cond_ref, head_ref, t_ref, w, ring_out, logits_ref):
-  """One batch block of bB streams. Refs: ring = the queues' rings ({'input': [bB, k] ids,
-  'blocks': ([bB, M_i, R], ...)}), ring_out the same buffers (aliased), x_ref [bB] ids,
-  cond_ref [bB, L, 2D] or None, head_ref [bB, S] or None, t_ref [1], w = params['params']
-  without the conditioning projections (whole arrays), logits_ref [bB, Q]."""
+def _network(model, w, ring, ring_out, ids_now, cond_ref, head_ref, t):
+  """The network at step t for a block of bB streams: logits [bB, Q]. ring: the refs the
+  queues are read from ({'input': [bB, k] ids, 'blocks': ([bB, M_i, R], ...)}), ring_out the
+  refs this step's entries are written to (the same buffers, aliased); ids_now [bB] the
+  inputs, cond_ref [bB, L, 2D] and head_ref [bB, S] or None, w = params['params'] without
+  the conditioning projections (refs of whole arrays)."""
   k, d, q = model.filter_width, model.dilation_channels, model.quantization_channels
   dot = functools.partial(jnp.dot, precision=jax.lax.Precision.HIGHEST,
                           preferred_element_type=jnp.float32)
-  t = t_ref[0]
-  bb = x_ref.shape[0]
+  bb = ids_now.shape[0]
 
   # Input conv on one-hot ids, as a one-hot matmul: exactly CausalEmbed's row lookup (one
   # product w·1 plus zeros), and the sentinel id Q ("before the start") matches no class.
-  ids_now = x_ref[...]  # [bB]
   classes = jax.lax.broadcasted_iota(jnp.int32, (bb, q), 1)  # [bB, Q]
   x0 = None
   for j in range(k):  # taps oldest first; the newest is this step's input
@@ -100,7 +99,12 @@ def _kernel(model, ring, x_ref, cond_ref, head_ref, t_ref, w, ring_out, logits_r
   logits = dot(jnp.maximum(out, 0.0), w['out2']['kernel'][...])  # [bB, Q]
   if model.use_biases:
     logits = logits + w['out2']['bias'][...]
-  logits_ref[...] = logits
+  return logits
+
+
+def _kernel(model, ring, x_ref, cond_ref, head_ref, t_ref, w, ring_out, logits_ref):
+  """One step for one batch block (refs as _network's; x_ref [bB] ids, t_ref [1], logits_ref [bB, Q])."""
+  logits_ref[...] = _network(model, w, ring, ring_out, x_ref[...], cond_ref, head_ref, t_ref[0])
 
 
 def _rows_spec(bb):
@@ -165,3 +169,76 @@ def step(model: WaveNet, params, queues, x_t, gc_ids=None, lc_t=None, interpret=
   )(*batched, *shared)
   return logits[:b], {'t': queues['t'] + 1, 'input': ring_out['input'][:b],
                       'blocks': tuple(a[:b] for a in ring_out['blocks'])}
+
+
+# ----------------------------------------------------------------- the persistent kernel
+# nv-wavenet's design: one launch generates a chunk of N samples, the weights loaded once per
+# launch and every step's queue reads and writes in the kernel's own buffers, instead of one
+# launch (and one pass over the weights from memory) per sample.
+
+def _chunk_kernel(model, num_samples, ring, logits_ref, u_ref, t_ref, w, ring_out, classes_out, logits_out):
+  """N samples for one batch block: draw from the logits (sampling.sample's inverse CDF at
+  temperature 1 with the uniforms u_ref [bB, N]), feed the class back, step the network.
+  logits_ref [bB, Q]: the logits the first sample is drawn from; classes_out [bB, N]."""
+  q = model.quantization_channels
+  dot = functools.partial(jnp.dot, precision=jax.lax.Precision.HIGHEST, preferred_element_type=jnp.float32)
+  upper = (jax.lax.broadcasted_iota(jnp.int32, (q, q), 0)
+           <= jax.lax.broadcasted_iota(jnp.int32, (q, q), 1)).astype(jnp.float32)  # [Q, Q]: p @ upper = cumsum
+
+  def body(n, logits):  # logits [bB, Q] -> the next step's
+    e = jnp.exp(logits - jnp.max(logits, axis=-1, keepdims=True))
+    p = e / jnp.sum(e, axis=-1, keepdims=True)  # softmax [bB, Q]
+    cdf = dot(p, upper)  # [bB, Q]
+    u = u_ref[:, n]  # [bB]
+    below = jnp.sum((cdf < (u * jnp.sum(p, axis=-1))[:, None]).astype(jnp.int32), axis=-1)
+    ids = jnp.minimum(below, q - 1)  # [bB]
+    classes_out[:, n] = ids
+    # Reads and writes both go through ring_out: a step reads what the steps before it wrote.
+    return _network(model, w, ring_out, ring_out, ids, None, None, t_ref[0] + n)
+
+  logits_out[...] = jax.lax.fori_loop(0, num_samples, body, logits_ref[...])
+
+
+@full_precision
+def generate_chunk(model: WaveNet, params, queues, logits, uniforms, interpret=False, block_b=16):
+  """(classes [B, N], queues, logits [B, Q]) in one kernel launch: N times, draw a class from
+  the logits with the next uniform, feed it back, step the network, as generation's sampling
+  scan does around `generate.step` at temperature 1 (no conditioning yet).
+
+  queues and logits: the carry after priming (generate.prime), uniforms [B, N]. On a GPU, N
+  and the channel widths must be powers of two (Triton's block shapes).
+  """
+  check(model, interpret, block_b)
+  if model.gc_cardinality or model.lc_channels:
+    raise ValueError('the persistent Pallas kernel runs unconditioned models only (gc_cardinality 0, lc_channels 0)')
+  b, n = uniforms.shape
+  if not interpret and n & (n - 1):
+    raise ValueError(f'{n} samples per launch: the persistent Pallas kernel on a GPU (Triton) needs a power of two')
+  p = params['params']
+  bb = min(block_b, pl.next_power_of_2(b))
+  pad = -b % bb
+
+  def rows(a):  # [B, ...] -> [B + pad, ...]
+    return a if not pad else jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1))
+
+  ring = {'input': rows(queues['input']), 'blocks': tuple(rows(a) for a in queues['blocks'])}
+  batched = (ring, rows(logits.astype(jnp.float32)), rows(uniforms.astype(jnp.float32)))
+  shared = (jnp.reshape(queues['t'], (1,)).astype(jnp.int32),
+            {name: v for name, v in p.items() if name not in _CONDITIONING})
+  out_shape = (jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), ring),
+               jax.ShapeDtypeStruct((b + pad, n), jnp.int32),
+               jax.ShapeDtypeStruct((b + pad, model.quantization_channels), jnp.float32))
+  n_ring = len(jax.tree.leaves(ring))
+  ring_out, classes, logits = pl.pallas_call(
+      functools.partial(_chunk_kernel, model, n),
+      out_shape=out_shape,
+      grid=((b + pad) // bb,),
+      in_specs=jax.tree.map(_rows_spec(bb), batched) + jax.tree.map(_whole_spec, shared),
+      out_specs=jax.tree.map(_rows_spec(bb), out_shape),
+      input_output_aliases={i: i for i in range(n_ring)},
+      compiler_params=plt.CompilerParams(num_warps=4),
+      interpret=interpret,
+      name='wavenet_chunk',
+  )(*batched, *shared)
+  return classes[:b], {'t': queues['t'] + n, 'input': ring_out['input'][:b],
+                       'blocks': tuple(a[:b] for a in ring_out['blocks'])}, logits[:b]

@@ -58,15 +58,18 @@ class Generator(nn.Module):
     self.out1 = layers.Dense(s, s, name='out1')
     self.out2 = layers.Dense(s, 1, name='out2')
 
-  def __call__(self, noise, lc, valid=None):  # [B, T], [B, T, M], [B, T] bool -> [B, T]
-    """valid: the samples each row really has (a shorter signal padded in a batch); every
-    layer sees zeros past them, as past the ends of a signal alone, so padding changes nothing."""
+  def __call__(self, noise, lc, valid=None):  # [B, T], [B, T, M] (or w -> lc @ w), [B, T] bool -> [B, T]
+    """lc: the local conditioning, or a function giving its product with a [M, 2D] matrix
+    (ParallelVocoder's takes it at the frame rate). valid: the samples each row really has (a
+    shorter signal padded in a batch); every layer sees zeros past them, as past the ends of a
+    signal alone, so padding changes nothing."""
+    project = lc if callable(lc) else lambda w: layers.affine(lc, w)
     x = self.first(noise[..., None])  # [B, T, R]
     skips = self.skip_bias
     for i, block in enumerate(self.blocks):
       if valid is not None:
         x = jnp.where(valid[..., None], x, 0.0)
-      z, x = block(x, layers.affine(lc, self.lc_proj[i]))
+      z, x = block(x, project(self.lc_proj[i]))  # [B, T, 2D] conditioning
       skips = skips + layers.affine(z, self.skip_kernel[i])  # [B, T, S]
     h = skips * math.sqrt(1.0 / self.num_layers)
     return self.out2(nn.relu(self.out1(nn.relu(h))))[..., 0]
@@ -102,7 +105,7 @@ class ParallelVocoder(MelConditioned, nn.Module):
   discriminator: Optional[Discriminator] = None
 
   def __call__(self, noise, frames, valid=None):  # [B, F·hop], [B, F + 2·margin, M] -> [B, F·hop]
-    audio = self.generator(noise, self.condition(frames), valid)
+    audio = self.generator(noise, self.projected_condition(frames), valid)
     if self.discriminator is not None and self.is_initializing():
       self.discriminate(audio)  # init makes both players' params
     return audio

@@ -46,24 +46,40 @@ class Upsampler(nn.Module):
     reach = sum(int(np.prod(self.scales[i:])) for i in range(len(self.scales)))
     return -(-reach // self.hop)
 
-  @nn.compact
-  def __call__(self, frames):  # [B, F + 2·lookahead, M] -> [B, F·hop, M]
-    x = frames
+  @property
+  def channelwise(self) -> bool:
+    """Whether everything after the conv-in treats each mel channel alone, the same linear
+    map of time for all: then W·stretch(x) = stretch(W·x) for any channel mix W, so a
+    projection of the output can be taken at the frame rate (models/parallel_wavegan)."""
+    return self.mode != 'stretch_conv' or self.freq_kernel == 1
+
+  def setup(self):
     if self.lookahead:
       k = 2 * self.lookahead + 1
-      kernel = self.param('conv_in', nn.initializers.lecun_normal(), (k, self.num_mels, self.num_mels))
-      x = jax.lax.conv_general_dilated(x.astype(kernel.dtype), kernel, (1,), 'VALID',
-                                       dimension_numbers=('NWC', 'WIO', 'NWC'))
+      self.conv_in = self.param('conv_in', nn.initializers.lecun_normal(), (k, self.num_mels, self.num_mels))
+    if self.mode == 'stretch_conv':
+      self.stages = [self.param(f'stage_{i}', nn.initializers.constant(1.0 / ((2 * s + 1) * self.freq_kernel)),
+                                (2 * s + 1, self.freq_kernel, 1, 1)) for i, s in enumerate(self.scales)]
+    elif self.mode == 'transposed':  # kernel 2s, stride s, one tap per time offset shared over the mels
+      self.stages = [self.param(f'stage_{i}', _bilinear(s), (2 * s,)) for i, s in enumerate(self.scales)]
+
+  def __call__(self, frames):  # [B, F + 2·lookahead, M] -> [B, F·hop, M]
+    return self.stretch(self.context(frames))
+
+  def context(self, frames):  # [B, F + 2·lookahead, M] -> [B, F, M]: the conv-in
+    if not self.lookahead:
+      return frames
+    return jax.lax.conv_general_dilated(frames.astype(self.conv_in.dtype), self.conv_in, (1,), 'VALID',
+                                        dimension_numbers=('NWC', 'WIO', 'NWC'))
+
+  def stretch(self, x):  # [B, F, C] -> [B, F·hop, C]: the stages (any C when channelwise, else M)
     if self.mode == 'repeat':
       return jnp.repeat(x, self.hop, axis=1)
-    for i, s in enumerate(self.scales):
+    for kernel, s in zip(self.stages, self.scales):
       if self.mode == 'stretch_conv':
-        shape = (2 * s + 1, self.freq_kernel, 1, 1)
-        kernel = self.param(f'stage_{i}', nn.initializers.constant(1.0 / np.prod(shape[:2])), shape)
         x = _stretch_conv_stage(x.astype(kernel.dtype), kernel[:, :, 0, 0], s)
-      else:  # transposed: kernel 2s, stride s, one tap per time offset shared over the mels
-        taps = self.param(f'stage_{i}', _bilinear(s), (2 * s,))
-        x = _transposed_stage(x, taps, s)
+      else:
+        x = _transposed_stage(x, kernel, s)
     return x
 
 
@@ -83,8 +99,11 @@ def _stretch_conv_stage(x, kernel, s):
   select = jnp.asarray(np.stack([neighbour == d for d in (-1, 0, 1)], axis=1), kernel.dtype)  # [s, 3, 2s + 1]
   weights = jnp.einsum('rdk,kf->rdf', select, kernel).reshape(s, 3 * fk)  # [s, (d, f)]
   padded = jnp.pad(x, ((0, 0), (1, 1), (c, c)))  # [B, T + 2, M + 2c]
-  views = jnp.stack([padded[:, d:d + t, f:f + m] for d in range(3) for f in range(fk)], axis=-1)  # [B, T, M, 3fk]
-  return jnp.einsum('btmq,rq->btrm', views, weights).reshape(b, t * s, m)
+  views = [padded[:, d:d + t, f:f + m] for d in range(3) for f in range(fk)]  # 3fk x [B, T, M]
+  # A sum of broadcast products, not a contraction over the 3fk views: XLA fuses it into one
+  # pass writing [B, T, s, M] (as a dot it wrote a [s, B·T·M] product and transposed it).
+  out = sum(view[:, :, None, :] * weights[None, None, :, q, None] for q, view in enumerate(views))
+  return out.reshape(b, t * s, m)
 
 
 def _transposed_stage(x, taps, s):

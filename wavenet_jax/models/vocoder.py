@@ -16,6 +16,7 @@ import jax.numpy as jnp
 
 from wavenet_jax.input import audio as audio_lib
 from wavenet_jax.input import lpc, mel
+from wavenet_jax.models import layers
 from wavenet_jax.models.upsample import Upsampler
 from wavenet_jax.models.wavenet import WaveNet
 
@@ -35,8 +36,20 @@ class MelConditioned:
     return self.upsampler.lookahead + self.upsampler.halo
 
   def condition(self, frames):  # [B, F + 2·margin, M] -> [B, F·hop, M]
+    return self._crop(self.upsampler(frames))
+
+  def projected_condition(self, frames):
+    """frames [B, F + 2·margin, M] -> a function of w [M, C] giving condition(frames) @ w
+    [B, F·hop, C]. With a channelwise upsampler the product is taken at the frame rate and
+    then stretched (the same function, a hop-th of the products); else after the stretch."""
+    if not self.upsampler.channelwise:
+      lc = self.condition(frames)
+      return lambda w: layers.affine(lc, w)
+    x = self.upsampler.context(frames)  # [B, F + 2·halo frames, M]
+    return lambda w: self._crop(self.upsampler.stretch(layers.affine(x, w)))
+
+  def _crop(self, lc):  # [B, (F + 2·halo frames)·hop, C] -> [B, F·hop, C]
     halo = self.upsampler.halo * self.hop
-    lc = self.upsampler(frames)  # [B, (F + 2·halo frames)·hop, M]
     return lc[:, halo:lc.shape[1] - halo]
 
 
