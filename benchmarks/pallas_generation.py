@@ -13,8 +13,9 @@ samples/s on nv-wavenet's model (its CUDA figure on a P40). A Triton dot wants >
 a GPU the kernel runs max(B, --min-rows) rows; only the B real streams count. --interpret (the
 default on a CPU) runs the kernel in Pallas's interpreter with small sample counts: it checks
 the script and exactness, and its timings mean nothing. --persistent adds the persistent
-kernel (pallas_step.generate_chunk: --chunk samples per launch, the weights loaded once per
-launch): its samples/s and its draws against the XLA step's sampling scan (the same uniforms).
+kernel (pallas_step.generate_chunk: --chunk samples per launch): its samples/s, and over the
+first --exact-samples (rounded up to a chunk) its draws against the XLA step's sampling scan
+given the same uniforms (a stream that draws one class differently differs from then on).
 """
 import argparse
 import functools
@@ -170,7 +171,7 @@ def main():
       persistent = persistent_scan(model, interpret, chunk)
       n = -(-samples // chunk) * chunk
       compile_c, rate_c = timed(model, params, persistent, rows, b, n)
-      carry, uniforms = start(model, params, rows, n)
+      carry, uniforms = start(model, params, rows, -(-exact_samples // chunk) * chunk)
       (_, logits_c), classes_c = persistent(params, carry, uniforms)
       (_, logits_x), classes_x = sampling_scan(model, generate.step)(params, carry, uniforms)
       figures[f'{name}_persistent_samples_per_s'] = round(rate_c)

@@ -434,3 +434,25 @@ def test_bad_settings_fail_in_one_line(key, value, needle):
   with pytest.raises(ConfigError) as e:
     checks.check_config(c)
   assert needle in str(e.value) and '\n' not in str(e.value), str(e.value)
+
+
+def test_the_two_player_step_splits_its_batch_over_the_devices(tmp_path):
+  """Two host devices, one example each, 3 steps with the discriminator joining at step 2:
+  the losses and both players' params equal the same steps on one device."""
+  import os
+  import subprocess
+  import sys
+  out = tmp_path / 'mesh.npz'
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2')
+  proc = subprocess.run([sys.executable, 'tests/mesh_worker.py', 'parallel_wavegan', '3', str(out),
+                         'train.discriminator_start_steps=2'], cwd=root, env=env, capture_output=True, text=True,
+                        timeout=300)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  got = np.load(out)
+  assert int(got['devices']) == 2
+  np.testing.assert_allclose(got['all_losses'], got['one_losses'], rtol=1e-5)
+  names = [k[3:] for k in got.files if k.startswith('all[')]
+  assert any('discriminator' in n for n in names) and any('generator' in n for n in names)
+  for n in names:
+    np.testing.assert_allclose(got['all' + n], got['one' + n], rtol=1e-4, atol=1e-6, err_msg=n)

@@ -1,4 +1,4 @@
-"""One fast-generation step of the whole WaveNet as one Pallas kernel (issue 31, point 3).
+"""Fast generation as Pallas kernels: one step of the whole WaveNet per launch, or a chunk.
 
 `generate.step` runs every layer as a few XLA ops of its own, so on a GPU one sample costs
 tens of kernel launches and a single stream is launch-bound (why nv-wavenet is one CUDA
@@ -8,6 +8,9 @@ categorical head. Same params and queue pytrees in and out as `generate.step`, f
 with full-precision dots; `interpret=True` runs the same kernel on a CPU (the tests do).
 On a GPU it lowers through Pallas's Triton backend: in-kernel arrays must have power-of-two
 sizes, which `check` enforces on the channel widths.
+`generate_chunk`, the persistent kernel (nv-wavenet's design): one launch draws and feeds back
+N samples in a loop inside the kernel, the queues in the kernel's own buffers: one launch per
+chunk, not per sample (whether the weights stay in registers across the loop is Triton's call).
 """
 import functools
 
@@ -121,21 +124,53 @@ def _whole_spec(a):
   return pl.BlockSpec(a.shape, lambda i: zeros)
 
 
+def _launch(kernel, params, queues, per_stream, outputs, steps, block_b, interpret, name):
+  """Runs kernel(rings, *per_stream, t, weights, ring outputs, *outputs) over blocks of
+  min(block_b, B rounded up to a power of two) streams -> (outputs [B, ...], queues after
+  `steps` steps). The rings are aliased in place, per_stream arrays [B, ...] (or None) cut into
+  the blocks, t and the weights (params['params'] without the conditioning projections) whole;
+  outputs: ShapeDtypeStructs [B, ...]. A batch that is no multiple of the block is padded,
+  which copies the queues (keep B a multiple of block_b on a GPU: the rings are then updated
+  in place)."""
+  b = queues['input'].shape[0]
+  bb = min(block_b, pl.next_power_of_2(b))
+  pad = -b % bb
+
+  def rows(a):  # [B, ...] -> [B + pad, ...]
+    return a if a is None or not pad else jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1))
+
+  ring = {'input': rows(queues['input']), 'blocks': tuple(rows(a) for a in queues['blocks'])}
+  batched = (ring,) + tuple(rows(a) for a in per_stream)
+  shared = (jnp.reshape(queues['t'], (1,)).astype(jnp.int32),
+            {name: v for name, v in params['params'].items() if name not in _CONDITIONING})
+  out_shape = (jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), ring),) + tuple(
+      jax.ShapeDtypeStruct((b + pad,) + o.shape[1:], o.dtype) for o in outputs)
+  n_ring = len(jax.tree.leaves(ring))  # flattened first, in and out: alias them in place
+  ring_out, *outs = pl.pallas_call(
+      kernel,
+      out_shape=out_shape,
+      grid=((b + pad) // bb,),
+      in_specs=jax.tree.map(_rows_spec(bb), batched) + jax.tree.map(_whole_spec, shared),
+      out_specs=jax.tree.map(_rows_spec(bb), out_shape),
+      input_output_aliases={i: i for i in range(n_ring)},
+      compiler_params=plt.CompilerParams(num_warps=4),
+      interpret=interpret,
+      name=name,
+  )(*batched, *shared)
+  return [o[:b] for o in outs], {'t': queues['t'] + steps, 'input': ring_out['input'][:b],
+                                 'blocks': tuple(a[:b] for a in ring_out['blocks'])}
+
+
 @full_precision
 def step(model: WaveNet, params, queues, x_t, gc_ids=None, lc_t=None, interpret=False, block_b=16):
   """(logits [B, Q], queues) for one input id per stream, as `generate.step`, in one kernel.
 
-  x_t [B] int ids, gc_ids [B], lc_t [B, Lc]. The grid runs blocks of min(block_b, B rounded
-  up to a power of two) streams; a batch that is no multiple of that is padded, which copies
-  the queues (keep B a multiple of block_b on a GPU: the rings are then updated in place).
+  x_t [B] int ids, gc_ids [B], lc_t [B, Lc]; streams in blocks of block_b (`_launch`).
   """
   check(model, interpret, block_b)
   if bool(model.lc_channels) != (lc_t is not None):
     raise ValueError(f'lc_channels is {model.lc_channels} but lc_t was {"not " if lc_t is None else ""}given')
   p = params['params']
-  b = x_t.shape[0]
-  bb = min(block_b, pl.next_power_of_2(b))
-  pad = -b % bb
   # Conditioning is per stream, not per sample (gc) or one small matmul (lc): projected to
   # every layer's [2D] here, as WaveNet._layer_condition does, and added in the kernel.
   cond = None if gc_ids is None else model.apply(params, gc_ids, method=WaveNet.global_condition)  # [B, L, 2D]
@@ -144,37 +179,16 @@ def step(model: WaveNet, params, queues, x_t, gc_ids=None, lc_t=None, interpret=
     lc_cond = jnp.einsum('bc,lcf->blf', lc_t, p['lc_proj'])  # [B, L, 2D]
     cond = lc_cond if cond is None else cond + lc_cond
     head = lc_t @ p['lc_out']['kernel']  # [B, S]
-
-  def rows(a):  # [B, ...] -> [B + pad, ...]
-    return a if a is None or not pad else jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1))
-
-  ring = {'input': rows(queues['input']), 'blocks': tuple(rows(a) for a in queues['blocks'])}
-  batched = (ring, rows(jnp.asarray(x_t, jnp.int32)), rows(cond), rows(head))
-  shared = (jnp.reshape(queues['t'], (1,)).astype(jnp.int32),
-            {name: v for name, v in p.items() if name not in _CONDITIONING})
-  q = model.quantization_channels
-  out_shape = (jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), ring),
-               jax.ShapeDtypeStruct((b + pad, q), jnp.float32))
-  n_ring = len(jax.tree.leaves(ring))  # flattened first, in and out: alias them in place
-  ring_out, logits = pl.pallas_call(
-      functools.partial(_kernel, model),
-      out_shape=out_shape,
-      grid=((b + pad) // bb,),
-      in_specs=jax.tree.map(_rows_spec(bb), batched) + jax.tree.map(_whole_spec, shared),
-      out_specs=(jax.tree.map(_rows_spec(bb), ring), pl.BlockSpec((bb, q), lambda i: (i, 0))),
-      input_output_aliases={i: i for i in range(n_ring)},
-      compiler_params=plt.CompilerParams(num_warps=4),
-      interpret=interpret,
-      name='wavenet_step',
-  )(*batched, *shared)
-  return logits[:b], {'t': queues['t'] + 1, 'input': ring_out['input'][:b],
-                      'blocks': tuple(a[:b] for a in ring_out['blocks'])}
+  logits = jax.ShapeDtypeStruct((x_t.shape[0], model.quantization_channels), jnp.float32)
+  (logits,), queues = _launch(functools.partial(_kernel, model), params, queues,
+                              (jnp.asarray(x_t, jnp.int32), cond, head), (logits,), 1, block_b, interpret,
+                              'wavenet_step')
+  return logits, queues
 
 
 # ----------------------------------------------------------------- the persistent kernel
-# nv-wavenet's design: one launch generates a chunk of N samples, the weights loaded once per
-# launch and every step's queue reads and writes in the kernel's own buffers, instead of one
-# launch (and one pass over the weights from memory) per sample.
+# nv-wavenet's design: one launch generates a chunk of N samples, every step's queue reads and
+# writes in the kernel's own buffers, instead of one launch per sample.
 
 def _chunk_kernel(model, num_samples, ring, logits_ref, u_ref, t_ref, w, ring_out, classes_out, logits_out):
   """N samples for one batch block: draw from the logits (sampling.sample's inverse CDF at
@@ -214,31 +228,9 @@ def generate_chunk(model: WaveNet, params, queues, logits, uniforms, interpret=F
   b, n = uniforms.shape
   if not interpret and n & (n - 1):
     raise ValueError(f'{n} samples per launch: the persistent Pallas kernel on a GPU (Triton) needs a power of two')
-  p = params['params']
-  bb = min(block_b, pl.next_power_of_2(b))
-  pad = -b % bb
-
-  def rows(a):  # [B, ...] -> [B + pad, ...]
-    return a if not pad else jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1))
-
-  ring = {'input': rows(queues['input']), 'blocks': tuple(rows(a) for a in queues['blocks'])}
-  batched = (ring, rows(logits.astype(jnp.float32)), rows(uniforms.astype(jnp.float32)))
-  shared = (jnp.reshape(queues['t'], (1,)).astype(jnp.int32),
-            {name: v for name, v in p.items() if name not in _CONDITIONING})
-  out_shape = (jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), ring),
-               jax.ShapeDtypeStruct((b + pad, n), jnp.int32),
-               jax.ShapeDtypeStruct((b + pad, model.quantization_channels), jnp.float32))
-  n_ring = len(jax.tree.leaves(ring))
-  ring_out, classes, logits = pl.pallas_call(
-      functools.partial(_chunk_kernel, model, n),
-      out_shape=out_shape,
-      grid=((b + pad) // bb,),
-      in_specs=jax.tree.map(_rows_spec(bb), batched) + jax.tree.map(_whole_spec, shared),
-      out_specs=jax.tree.map(_rows_spec(bb), out_shape),
-      input_output_aliases={i: i for i in range(n_ring)},
-      compiler_params=plt.CompilerParams(num_warps=4),
-      interpret=interpret,
-      name='wavenet_chunk',
-  )(*batched, *shared)
-  return classes[:b], {'t': queues['t'] + n, 'input': ring_out['input'][:b],
-                       'blocks': tuple(a[:b] for a in ring_out['blocks'])}, logits[:b]
+  outputs = (jax.ShapeDtypeStruct((b, n), jnp.int32),  # classes
+             jax.ShapeDtypeStruct((b, model.quantization_channels), jnp.float32))  # the last logits
+  (classes, logits), queues = _launch(functools.partial(_chunk_kernel, model, n), params, queues,
+                                      (logits.astype(jnp.float32), uniforms.astype(jnp.float32)),
+                                      outputs, n, block_b, interpret, 'wavenet_chunk')
+  return classes, queues, logits
