@@ -20,7 +20,7 @@ peak rates (`DEVICES`): max(FLOPs / peak, bytes / HBM bandwidth), and which boun
 bytes are this host's compiled HLO's (its fusion, not the device's): read them as an estimate.
 For generation, the weights one sample's step reads (nv-wavenet's and ibab's model, float32)
 against the device's on-chip memory, and the samples/s one stream gets if they stream from HBM
-every sample (what a kernel launch per sample does; a persistent kernel keeps them on chip).
+every sample (what a kernel launch per sample does; a persistent kernel can keep them on chip).
 """
 import argparse
 import gc
