@@ -61,20 +61,27 @@ def test_the_generator_is_a_non_causal_wavenet():
   np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
+def tiny_vocoder(**upsample):
+  """A ParallelVocoder of 4 mel bands every 4 samples (upsampler scales 2, 2, lookahead 1, and
+  `upsample`'s settings), a generator of 4 layers in 2 stacks at 8 kHz."""
+  from wavenet_jax.input import mel
+  from wavenet_jax.models.upsample import Upsampler
+  features = mel.settings(dict(mel.default_config(), num_mels=4, n_fft=16, hop=4, win_length=16, fmin=0.0,
+                               fmax=4000.0))
+  return parallel_wavegan.ParallelVocoder(
+      upsampler=Upsampler(num_mels=4, scales=(2, 2), lookahead=1, **upsample),
+      generator=parallel_wavegan.Generator(num_layers=4, stacks=2, residual_channels=4, gate_channels=6,
+                                           skip_channels=5, lc_channels=4),
+      features=features, sample_rate=8000)
+
+
 @pytest.mark.parametrize('mode,freq_kernel', [('stretch_conv', 1), ('stretch_conv', 3), ('transposed', 1)])
 def test_the_vocoder_conditions_the_generator_on_the_upsampled_frames(mode, freq_kernel):
   """ParallelVocoder = the generator (float64 numpy) on the upsampler's output (tested against
   numpy in test_upsample), whether each layer's projection is taken at the frame rate and then
   stretched (a channelwise upsampler) or after the stretch (freq_kernel 3 mixes the bands)."""
-  from wavenet_jax.input import mel
-  from wavenet_jax.models.upsample import Upsampler
-  features = mel.settings(dict(mel.default_config(), num_mels=4, n_fft=16, hop=4, win_length=16, fmin=0.0,
-                               fmax=4000.0))
-  upsampler = Upsampler(num_mels=4, scales=(2, 2), mode=mode, lookahead=1, freq_kernel=freq_kernel)
-  generator = parallel_wavegan.Generator(num_layers=4, stacks=2, residual_channels=4, gate_channels=6,
-                                         skip_channels=5, lc_channels=4)
-  model = parallel_wavegan.ParallelVocoder(upsampler=upsampler, generator=generator, features=features,
-                                           sample_rate=8000)
+  model = tiny_vocoder(mode=mode, freq_kernel=freq_kernel)
+  upsampler, generator = model.upsampler, model.generator
   assert upsampler.channelwise == (freq_kernel == 1)
   rng = np.random.default_rng(3)
   m, num_frames = model.margin, 6
@@ -108,15 +115,7 @@ def test_chunks_and_batches_of_files_equal_one_pass_over_each():
   """Files of 11, 3 and 7 frames in chunks of 3 frames, 2 windows per call (short windows padded
   and masked): each file's audio is the one pass over it with its own key's noise."""
   from wavenet_jax.generation import parallel_vocoding
-  from wavenet_jax.input import mel
-  from wavenet_jax.models.upsample import Upsampler
-  features = mel.settings(dict(mel.default_config(), num_mels=4, n_fft=16, hop=4, win_length=16, fmin=0.0,
-                               fmax=4000.0))
-  model = parallel_wavegan.ParallelVocoder(
-      upsampler=Upsampler(num_mels=4, scales=(2, 2), lookahead=1),
-      generator=parallel_wavegan.Generator(num_layers=4, stacks=2, residual_channels=4, gate_channels=6,
-                                           skip_channels=5, lc_channels=4),
-      features=features, sample_rate=8000)
+  model = tiny_vocoder()
   assert parallel_vocoding.halo_frames(model) == 2  # dilations 1, 2, 1, 2: 6 samples each side
   rng = np.random.default_rng(2)
   items = [rng.uniform(0, 1, (n, 4)).astype(np.float32) for n in (11, 3, 7)]
